@@ -1,0 +1,517 @@
+/*
+Copyright 2026 The vault-intermediate-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// IssuerTypeIdentifier is the prefix of the signer name that Kubernetes
+// CertificateSigningRequests use to address a VaultIntermediateClusterIssuer:
+// "vaultintermediateclusterissuers.pki.golemtrust.am/<issuer name>".
+const IssuerTypeIdentifier = "vaultintermediateclusterissuers.pki.golemtrust.am"
+
+// VaultIntermediateClusterIssuer signs intermediate CA certificates with a
+// Vault (or OpenBao) PKI mount, but only for requests that satisfy its policy.
+//
+// It is cluster-scoped on purpose: the policy belongs to the security team,
+// and a namespaced issuer would let a namespace owner write their own policy.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Cluster,shortName=vici,categories=cert-manager
+// +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="Ready",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].status"
+// +kubebuilder:printcolumn:name="Reason",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].reason"
+// +kubebuilder:printcolumn:name="Server",type="string",JSONPath=".spec.vault.server"
+// +kubebuilder:printcolumn:name="Message",type="string",priority=1,JSONPath=".status.conditions[?(@.type==\"Ready\")].message"
+// +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp"
+type VaultIntermediateClusterIssuer struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the Vault connection and the signing policy.
+	// +required
+	Spec VaultIntermediateClusterIssuerSpec `json:"spec"`
+
+	// Status is written by the controller: readiness conditions.
+	// +optional
+	Status VaultIntermediateClusterIssuerStatus `json:"status,omitzero"`
+}
+
+// VaultIntermediateClusterIssuerSpec is the desired state of a
+// VaultIntermediateClusterIssuer.
+type VaultIntermediateClusterIssuerSpec struct {
+	// Vault is how to reach and authenticate to the Vault PKI mount that signs
+	// the intermediate certificates.
+	// +required
+	Vault VaultConnection `json:"vault"`
+
+	// Policy is what a request must satisfy to be signed. Everything the
+	// policy does not allow is denied, and a denied request never reaches
+	// Vault.
+	// +required
+	Policy IntermediatePolicy `json:"policy"`
+}
+
+// VaultConnection describes the Vault server, the PKI mount and the
+// credentials used to sign.
+//
+// +kubebuilder:validation:XValidation:rule="!(has(self.caBundle) && has(self.caBundleSecretRef))",message="set at most one of caBundle and caBundleSecretRef"
+type VaultConnection struct {
+	// Server is the base URL of the Vault server, for example
+	// "https://vault.example.com:8200". Only http and https are accepted;
+	// use https outside of tests.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && (url(self).getScheme() == 'https' || url(self).getScheme() == 'http')",message="server must be an http:// or https:// URL, for example https://vault.example.com:8200"
+	// +kubebuilder:validation:XValidation:rule="url(self).getHostname() != ''",message="server must name a host, for example https://vault.example.com:8200"
+	Server string `json:"server"`
+
+	// CABundle is a PEM bundle of the CA certificates that Vault's TLS
+	// serving certificate must chain to. When neither caBundle nor
+	// caBundleSecretRef is set, the system trust store is used.
+	// +optional
+	// +kubebuilder:validation:MaxLength=262144
+	CABundle []byte `json:"caBundle,omitempty"`
+
+	// CABundleSecretRef selects a key of a Secret in the cluster resource
+	// namespace that holds the PEM CA bundle for Vault's TLS. Mutually
+	// exclusive with caBundle.
+	// +optional
+	CABundleSecretRef *SecretKeySelector `json:"caBundleSecretRef,omitempty"`
+
+	// ServerName overrides the host name expected in Vault's TLS serving
+	// certificate (SNI and verification). Defaults to the host of server.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	ServerName string `json:"serverName,omitempty"`
+
+	// Namespace is the Vault Enterprise or OpenBao namespace, sent as the
+	// X-Vault-Namespace header. Empty means the root namespace.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Namespace string `json:"namespace,omitempty"`
+
+	// Mount is the path of the PKI secrets engine, without slashes at either
+	// end. Defaults to "pki".
+	// +optional
+	// +kubebuilder:default=pki
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$`
+	Mount string `json:"mount,omitempty"`
+
+	// IssuerRef names or identifies one issuer of a multi-issuer PKI mount.
+	// When set, requests are signed through
+	// "<mount>/issuer/<issuerRef>/sign-intermediate"; otherwise through
+	// "<mount>/root/sign-intermediate", which uses the mount's default issuer.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_-]+$`
+	IssuerRef string `json:"issuerRef,omitempty"`
+
+	// RequestTimeout bounds every single HTTP call to Vault. Defaults to 30s.
+	// +optional
+	// +kubebuilder:default="30s"
+	RequestTimeout *metav1.Duration `json:"requestTimeout,omitempty"`
+
+	// Auth is how the issuer logs in to Vault.
+	// +required
+	Auth VaultAuth `json:"auth"`
+}
+
+// VaultAuth selects the Vault authentication method. AppRole is the only
+// method supported.
+type VaultAuth struct {
+	// AppRole logs in with a role ID and a secret ID.
+	// +required
+	AppRole VaultAppRole `json:"appRole"`
+}
+
+// VaultAppRole is the configuration of Vault's AppRole auth method.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.roleId) != has(self.roleIdSecretRef)",message="set exactly one of roleId and roleIdSecretRef"
+type VaultAppRole struct {
+	// Path is where the AppRole auth method is mounted, without the "auth/"
+	// prefix and without slashes at either end. Defaults to "approle".
+	// +optional
+	// +kubebuilder:default=approle
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$`
+	Path string `json:"path,omitempty"`
+
+	// RoleID is the AppRole role ID. Set this or roleIdSecretRef.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	RoleID string `json:"roleId,omitempty"`
+
+	// RoleIDSecretRef selects a key of a Secret in the cluster resource
+	// namespace that holds the role ID, for organisations that treat the role
+	// ID as sensitive too. Set this or roleId.
+	// +optional
+	RoleIDSecretRef *SecretKeySelector `json:"roleIdSecretRef,omitempty"`
+
+	// SecretRef selects the key of a Secret in the cluster resource namespace
+	// that holds the AppRole secret ID. The Secret is read at every login, so
+	// a rotated secret ID needs no restart.
+	// +required
+	SecretRef SecretKeySelector `json:"secretRef"`
+}
+
+// SecretKeySelector selects one key of a Secret in the cluster resource
+// namespace (the controller's --cluster-resource-namespace flag).
+type SecretKeySelector struct {
+	// Name of the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// Key of the entry in the Secret's data.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Key string `json:"key"`
+}
+
+// IntermediatePolicy is the security team's rule set for intermediate CA
+// requests. Everything it does not allow is denied. The CSR is the source of
+// truth: subject, SANs, key and requested extensions are read from the CSR,
+// and the request's isCA, usages and duration must agree with it.
+type IntermediatePolicy struct {
+	// AllowedNamespaces lists the namespaces whose CertificateRequests may be
+	// signed, by exact name. At least one is required.
+	// +required
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	AllowedNamespaces []string `json:"allowedNamespaces"`
+
+	// Subject constrains the distinguished name of the CSR. A subject
+	// attribute the policy does not mention must be absent from the CSR, and
+	// attributes of unknown types are always denied.
+	// +optional
+	Subject SubjectPolicy `json:"subject,omitzero"`
+
+	// SubjectAltNames lists the subject alternative names a CSR may carry,
+	// per kind. A kind with no entries allows none.
+	// +optional
+	SubjectAltNames SubjectAltNamesPolicy `json:"subjectAltNames,omitzero"`
+
+	// Duration bounds the requested validity of the intermediate.
+	// +required
+	Duration DurationPolicy `json:"duration"`
+
+	// KeyUsages constrains the key usages a request may ask for and those
+	// the issued certificate must carry.
+	// +optional
+	// +kubebuilder:default={}
+	KeyUsages KeyUsagePolicy `json:"keyUsages,omitzero"`
+
+	// ExtKeyUsages constrains the extended key usages a request may ask for.
+	// None are allowed by default.
+	// +optional
+	ExtKeyUsages ExtKeyUsagePolicy `json:"extKeyUsages,omitzero"`
+
+	// PrivateKey constrains the algorithm and size of the CSR's public key.
+	// +optional
+	// +kubebuilder:default={}
+	PrivateKey PrivateKeyPolicy `json:"privateKey,omitzero"`
+
+	// MaxPathLength is the largest path length constraint a request may ask
+	// for, and the one the issued certificate gets. 0 (the default) lets the
+	// intermediate sign only leaf certificates; a SPIRE server signing under
+	// the Istio intermediate needs 1.
+	// +optional
+	// +kubebuilder:default=0
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=8
+	MaxPathLength *int32 `json:"maxPathLength,omitempty"`
+
+	// NameConstraints are passed to Vault for the issued intermediate and
+	// verified on the certificate Vault returns.
+	// +optional
+	NameConstraints *NameConstraintsPolicy `json:"nameConstraints,omitempty"`
+}
+
+// ValuePolicy constrains the values of one subject attribute. Entries are
+// exact strings or globs in which "*" matches any run of characters.
+type ValuePolicy struct {
+	// Required entries must each be matched by at least one value of the
+	// attribute in the CSR.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	Required []string `json:"required,omitempty"`
+
+	// Allowed entries are the values the attribute may take in addition to
+	// the required ones. Every value of the attribute in the CSR must match
+	// an allowed or a required entry.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	Allowed []string `json:"allowed,omitempty"`
+}
+
+// SubjectPolicy constrains the subject distinguished name, one attribute at a
+// time. An attribute left unset must be absent from the CSR.
+type SubjectPolicy struct {
+	// CommonName constrains the CN.
+	// +optional
+	CommonName *ValuePolicy `json:"commonName,omitempty"`
+	// Organizations constrains the O values.
+	// +optional
+	Organizations *ValuePolicy `json:"organizations,omitempty"`
+	// OrganizationalUnits constrains the OU values.
+	// +optional
+	OrganizationalUnits *ValuePolicy `json:"organizationalUnits,omitempty"`
+	// Countries constrains the C values.
+	// +optional
+	Countries *ValuePolicy `json:"countries,omitempty"`
+	// Localities constrains the L values.
+	// +optional
+	Localities *ValuePolicy `json:"localities,omitempty"`
+	// Provinces constrains the ST values.
+	// +optional
+	Provinces *ValuePolicy `json:"provinces,omitempty"`
+	// StreetAddresses constrains the street values.
+	// +optional
+	StreetAddresses *ValuePolicy `json:"streetAddresses,omitempty"`
+	// PostalCodes constrains the postalCode values.
+	// +optional
+	PostalCodes *ValuePolicy `json:"postalCodes,omitempty"`
+	// SerialNumber constrains the subject serialNumber attribute (not the
+	// certificate serial number).
+	// +optional
+	SerialNumber *ValuePolicy `json:"serialNumber,omitempty"`
+}
+
+// SubjectAltNamesPolicy lists the allowed subject alternative names per kind.
+// Entries are exact values or globs. In DNS names "*" matches within one
+// label only, and a wildcard name in the CSR matches only the identical
+// entry; in URIs and email addresses "*" matches any run of characters, so
+// a SPIFFE ID such as "spiffe://cluster.local/*" is a URI glob.
+type SubjectAltNamesPolicy struct {
+	// DNSNames allowed in the CSR.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=253
+	DNSNames []string `json:"dnsNames,omitempty"`
+	// URIs allowed in the CSR, for example SPIFFE IDs.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=2048
+	URIs []string `json:"uris,omitempty"`
+	// IPAddresses allowed in the CSR, as single addresses or CIDR ranges.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=64
+	IPAddresses []string `json:"ipAddresses,omitempty"`
+	// EmailAddresses allowed in the CSR.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=320
+	EmailAddresses []string `json:"emailAddresses,omitempty"`
+}
+
+// DurationPolicy bounds the validity of the intermediate.
+//
+// +kubebuilder:validation:XValidation:rule="duration(self.min) > duration('0s')",message="min must be greater than zero"
+// +kubebuilder:validation:XValidation:rule="duration(self.min) <= duration(self.max)",message="min must not be greater than max"
+// +kubebuilder:validation:XValidation:rule="!has(self.default) || (duration(self.default) >= duration(self.min) && duration(self.default) <= duration(self.max))",message="default must lie between min and max"
+type DurationPolicy struct {
+	// Min is the shortest validity a request may ask for, and the shortest
+	// validity the issued certificate may have (Vault may shorten a TTL to
+	// its mount's maximum; such a certificate is revoked and the request
+	// fails).
+	// +required
+	Min metav1.Duration `json:"min"`
+
+	// Max is the longest validity a request may ask for.
+	// +required
+	Max metav1.Duration `json:"max"`
+
+	// Default is the validity used when a request carries no duration (a raw
+	// CertificateRequest, for example from SPIRE). Without a default such a
+	// request is denied.
+	// +optional
+	Default *metav1.Duration `json:"default,omitempty"`
+}
+
+// KeyUsagePolicy constrains key usages.
+type KeyUsagePolicy struct {
+	// Allowed lists the key usages a request may ask for; every requested
+	// usage must be in it. A request with no usages asks for cert-manager's
+	// defaults for a CA: digital signature, key encipherment and cert sign.
+	// Defaults to digital signature, key encipherment, cert sign and crl sign.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:default={"digital signature","key encipherment","cert sign","crl sign"}
+	Allowed []cmapi.KeyUsage `json:"allowed,omitempty"`
+
+	// Required lists the key usages the issued certificate must carry,
+	// checked after Vault answers. Defaults to cert sign and crl sign.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:default={"cert sign","crl sign"}
+	Required []cmapi.KeyUsage `json:"required,omitempty"`
+}
+
+// ExtKeyUsagePolicy constrains extended key usages.
+type ExtKeyUsagePolicy struct {
+	// Allowed lists the extended key usages a request may ask for. Empty
+	// (the default) allows none.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=16
+	Allowed []cmapi.KeyUsage `json:"allowed,omitempty"`
+}
+
+// PrivateKeyAlgorithm is a public key algorithm of a CSR.
+// +kubebuilder:validation:Enum=RSA;ECDSA;Ed25519
+type PrivateKeyAlgorithm string
+
+// The public key algorithms a policy can allow.
+const (
+	RSAKeyAlgorithm     PrivateKeyAlgorithm = "RSA"
+	ECDSAKeyAlgorithm   PrivateKeyAlgorithm = "ECDSA"
+	Ed25519KeyAlgorithm PrivateKeyAlgorithm = "Ed25519"
+)
+
+// ECDSACurve is a named elliptic curve.
+// +kubebuilder:validation:Enum=P-256;P-384;P-521
+type ECDSACurve string
+
+// The ECDSA curves a policy can allow.
+const (
+	CurveP256 ECDSACurve = "P-256"
+	CurveP384 ECDSACurve = "P-384"
+	CurveP521 ECDSACurve = "P-521"
+)
+
+// PrivateKeyPolicy constrains the CSR's public key.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.maxRSASize) || !has(self.minRSASize) || self.minRSASize <= self.maxRSASize",message="minRSASize must not be greater than maxRSASize"
+type PrivateKeyPolicy struct {
+	// Algorithms lists the allowed public key algorithms. Defaults to RSA
+	// and ECDSA.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=3
+	// +kubebuilder:default={"RSA","ECDSA"}
+	Algorithms []PrivateKeyAlgorithm `json:"algorithms,omitempty"`
+
+	// MinRSASize is the smallest RSA modulus in bits. Defaults to 2048.
+	// +optional
+	// +kubebuilder:default=2048
+	// +kubebuilder:validation:Minimum=2048
+	// +kubebuilder:validation:Maximum=16384
+	MinRSASize *int32 `json:"minRSASize,omitempty"`
+
+	// MaxRSASize is the largest RSA modulus in bits. Defaults to 8192: larger
+	// keys cost CPU to verify and are denied before their signature is
+	// checked.
+	// +optional
+	// +kubebuilder:default=8192
+	// +kubebuilder:validation:Minimum=2048
+	// +kubebuilder:validation:Maximum=16384
+	MaxRSASize *int32 `json:"maxRSASize,omitempty"`
+
+	// ECDSACurves lists the allowed curves for ECDSA keys. Defaults to P-256
+	// and P-384.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=3
+	// +kubebuilder:default={"P-256","P-384"}
+	ECDSACurves []ECDSACurve `json:"ecdsaCurves,omitempty"`
+}
+
+// NameConstraintsPolicy is the X.509 name constraints extension the issued
+// intermediate carries.
+type NameConstraintsPolicy struct {
+	// PermittedDNSDomains the intermediate may issue for.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=253
+	PermittedDNSDomains []string `json:"permittedDNSDomains,omitempty"`
+
+	// ExcludedDNSDomains the intermediate may not issue for.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=253
+	ExcludedDNSDomains []string `json:"excludedDNSDomains,omitempty"`
+}
+
+// VaultIntermediateClusterIssuerStatus is the observed state of a
+// VaultIntermediateClusterIssuer.
+type VaultIntermediateClusterIssuerStatus struct {
+	// IssuerStatus holds the Ready condition that issuer-lib maintains from
+	// the result of the issuer check.
+	issuerapi.IssuerStatus `json:",inline"`
+}
+
+// VaultIntermediateClusterIssuerList is a list of VaultIntermediateClusterIssuers.
+//
+// +kubebuilder:object:root=true
+type VaultIntermediateClusterIssuerList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// Items are the issuers.
+	Items []VaultIntermediateClusterIssuer `json:"items"`
+}
+
+var _ issuerapi.Issuer = &VaultIntermediateClusterIssuer{}
+
+// GetConditions returns the status conditions; issuer-lib reads them.
+func (vi *VaultIntermediateClusterIssuer) GetConditions() []metav1.Condition {
+	return vi.Status.Conditions
+}
+
+// GetIssuerTypeIdentifier returns the signer name prefix for Kubernetes
+// CertificateSigningRequests.
+func (vi *VaultIntermediateClusterIssuer) GetIssuerTypeIdentifier() string {
+	return IssuerTypeIdentifier
+}
+
+func init() {
+	SchemeBuilder.Register(&VaultIntermediateClusterIssuer{}, &VaultIntermediateClusterIssuerList{})
+}
