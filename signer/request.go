@@ -1,0 +1,90 @@
+/*
+Copyright 2026 The vault-intermediate-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package signer
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	experimentalapi "github.com/cert-manager/cert-manager/pkg/apis/experimental/v1alpha1"
+	"github.com/cert-manager/issuer-lib/controllers/signer"
+	certificatesv1 "k8s.io/api/certificates/v1"
+
+	"github.com/golemtrust/vault-intermediate-issuer/signer/policy"
+)
+
+// requestInfo is what the signer knows about the request beyond what the
+// policy judges: who asked, for the logs.
+type requestInfo struct {
+	kind      string
+	requester string
+}
+
+// policyRequest reads the request's own fields. issuer-lib's
+// GetCertificateDetails applies cert-manager's defaults (a 90-day duration
+// when none is set, default usages), which would hide from the policy that a
+// request carried no duration, so the raw object is read instead. The
+// wrappers issuer-lib passes embed the API objects, whose DeepCopy methods
+// are promoted.
+func policyRequest(obj signer.CertificateRequestObject) (policy.Request, requestInfo, error) {
+	switch o := obj.(type) {
+	case interface {
+		DeepCopy() *cmapi.CertificateRequest
+	}:
+		cr := o.DeepCopy()
+		req := policy.Request{
+			Namespace: cr.Namespace,
+			CSR:       cr.Spec.Request,
+			IsCA:      cr.Spec.IsCA,
+			Usages:    cr.Spec.Usages,
+		}
+		if cr.Spec.Duration != nil {
+			d := cr.Spec.Duration.Duration
+			req.Duration = &d
+		}
+		return req, requestInfo{kind: "CertificateRequest", requester: cr.Spec.Username}, nil
+	case interface {
+		DeepCopy() *certificatesv1.CertificateSigningRequest
+	}:
+		csr := o.DeepCopy()
+		req := policy.Request{
+			// Kubernetes CSRs are cluster-scoped: no namespace to allow.
+			Namespace: "",
+			CSR:       csr.Spec.Request,
+			IsCA:      csr.Annotations[experimentalapi.CertificateSigningRequestIsCAAnnotationKey] == "true",
+		}
+		for _, u := range csr.Spec.Usages {
+			req.Usages = append(req.Usages, cmapi.KeyUsage(u))
+		}
+		if csr.Spec.ExpirationSeconds != nil {
+			d := time.Duration(*csr.Spec.ExpirationSeconds) * time.Second
+			req.Duration = &d
+		} else if v, ok := csr.Annotations[experimentalapi.CertificateSigningRequestDurationAnnotationKey]; ok {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return policy.Request{}, requestInfo{}, fmt.Errorf("annotation %s=%s is not a duration: %w",
+					experimentalapi.CertificateSigningRequestDurationAnnotationKey, strconv.Quote(v), err)
+			}
+			req.Duration = &d
+		}
+		return req, requestInfo{kind: "CertificateSigningRequest", requester: csr.Spec.Username}, nil
+	default:
+		return policy.Request{}, requestInfo{}, fmt.Errorf("unsupported request type %T", obj)
+	}
+}

@@ -1,0 +1,350 @@
+/*
+Copyright 2026 The vault-intermediate-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package vault
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	vaultapi "github.com/hashicorp/vault/api"
+	"github.com/hashicorp/vault/api/auth/approle"
+)
+
+// Operation names, used in errors and as metric labels.
+const (
+	opLogin        = "login"
+	opCapabilities = "capabilities"
+	opReadIssuer   = "read-issuer"
+	opSign         = "sign-intermediate"
+	opRevoke       = "revoke"
+	opRevokeToken  = "revoke-token"
+)
+
+// Config is how to reach one Vault PKI mount.
+type Config struct {
+	// Address is the base URL of the Vault server.
+	Address string
+	// CABundle is the PEM trust anchors for Vault's TLS; empty means the
+	// system trust store.
+	CABundle []byte
+	// ServerName overrides the expected TLS server name.
+	ServerName string
+	// Namespace is sent as the X-Vault-Namespace header when not empty.
+	Namespace string
+	// Mount is the PKI mount path.
+	Mount string
+	// IssuerRef selects an issuer of a multi-issuer mount; empty means the
+	// mount's default issuer.
+	IssuerRef string
+	// AppRolePath is the AppRole auth mount path.
+	AppRolePath string
+	// Timeout bounds every HTTP call.
+	Timeout time.Duration
+}
+
+// Credentials are the AppRole role ID and secret ID. They are never logged.
+type Credentials struct {
+	RoleID   string
+	SecretID string
+}
+
+// fingerprint identifies credentials without keeping them around in a
+// comparable form.
+func (c Credentials) fingerprint() [32]byte {
+	return sha256.Sum256([]byte(c.RoleID + "\x00" + c.SecretID))
+}
+
+// renewAt is the share of a token's TTL after which a new token is obtained.
+const renewAt = 0.8
+
+// Client talks to one Vault PKI mount with one cached AppRole token. It is
+// safe for concurrent use; logins are serialised so that concurrent signings
+// share one token instead of each logging in.
+type Client struct {
+	cfg Config
+	api *vaultapi.Client
+	now func() time.Time
+
+	mu         sync.Mutex
+	token      string
+	tokenUntil time.Time // when the token must be replaced (renewAt of its TTL)
+	credsFP    [32]byte
+	logins     int
+}
+
+// NewClient builds a client for cfg. It does not contact Vault. The Vault
+// API client's environment variables (VAULT_TOKEN, VAULT_SKIP_VERIFY, ...)
+// are deliberately ignored: everything comes from the issuer's spec.
+func NewClient(cfg Config) (*Client, error) {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	u, err := url.Parse(cfg.Address)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("vault server %q is not an http or https URL", cfg.Address)
+	}
+	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.ServerName}
+	if len(cfg.CABundle) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(cfg.CABundle) {
+			return nil, errors.New("the CA bundle for Vault contains no PEM certificate")
+		}
+		tlsConfig.RootCAs = pool
+	}
+	transport := &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsConfig,
+		TLSHandshakeTimeout:   cfg.Timeout,
+		ResponseHeaderTimeout: cfg.Timeout,
+		MaxIdleConnsPerHost:   8,
+		IdleConnTimeout:       90 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	apiConfig := &vaultapi.Config{
+		Address:    strings.TrimRight(cfg.Address, "/"),
+		HttpClient: &http.Client{Transport: transport, Timeout: cfg.Timeout},
+		Timeout:    cfg.Timeout,
+		// Retries belong to the controller, which knows whether a request
+		// may wait; the API client's own retries would hide a down Vault.
+		MaxRetries: 0,
+	}
+	api, err := vaultapi.NewClient(apiConfig)
+	if err != nil {
+		return nil, fmt.Errorf("creating Vault client for %s: %w", cfg.Address, err)
+	}
+	api.ClearToken()
+	api.SetHeaders(http.Header{})
+	// Clones (one per call, so concurrent calls never share a mutable
+	// token) must keep the namespace header.
+	api.SetCloneHeaders(true)
+	api.ClearNamespace()
+	if cfg.Namespace != "" {
+		api.SetNamespace(cfg.Namespace)
+	}
+	return &Client{cfg: cfg, api: api, now: time.Now}, nil
+}
+
+// SignPath is the Vault path that signs intermediates for this mount and
+// issuer.
+func (c *Client) SignPath() string {
+	if c.cfg.IssuerRef != "" {
+		return fmt.Sprintf("%s/issuer/%s/sign-intermediate", c.cfg.Mount, c.cfg.IssuerRef)
+	}
+	return c.cfg.Mount + "/root/sign-intermediate"
+}
+
+// Logins returns how many AppRole logins this client performed.
+func (c *Client) Logins() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.logins
+}
+
+// ensureToken returns a usable token: the cached one while it is fresh and
+// the credentials are unchanged, otherwise a new one from an AppRole login.
+func (c *Client) ensureToken(ctx context.Context, creds Credentials, force bool) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fp := creds.fingerprint()
+	if !force && c.token != "" && fp == c.credsFP && c.now().Before(c.tokenUntil) {
+		return c.token, nil
+	}
+	return c.loginLocked(ctx, creds, fp)
+}
+
+func (c *Client) loginLocked(ctx context.Context, creds Credentials, fp [32]byte) (string, error) {
+	if creds.RoleID == "" || creds.SecretID == "" {
+		return "", &Error{Class: ClassAuthFailed, Op: opLogin, Message: "the AppRole role ID or secret ID is empty"}
+	}
+	auth, err := approle.NewAppRoleAuth(creds.RoleID, &approle.SecretID{FromString: creds.SecretID}, approle.WithMountPath(c.cfg.AppRolePath))
+	if err != nil {
+		return "", &Error{Class: ClassAuthFailed, Op: opLogin, Message: Sanitize(err.Error())}
+	}
+	// Log in on a clone so a failed login never clears the token other
+	// goroutines are using, and the clone carries no token into the login.
+	clone, err := c.api.Clone()
+	if err != nil {
+		return "", fmt.Errorf("cloning Vault client: %w", err)
+	}
+	clone.ClearToken()
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	secret, err := clone.Auth().Login(ctx, auth)
+	if err != nil {
+		return "", classify(opLogin, err)
+	}
+	if secret == nil || secret.Auth == nil || secret.Auth.ClientToken == "" {
+		return "", &Error{Class: ClassAuthFailed, Op: opLogin, Message: "Vault answered the AppRole login without a token"}
+	}
+	ttl := time.Duration(secret.Auth.LeaseDuration) * time.Second
+	if ttl <= 0 {
+		// A token without a TTL (root-like) is still replaced hourly so a
+		// revoked token cannot linger.
+		ttl = time.Hour
+	}
+	c.logins++
+	c.token = secret.Auth.ClientToken
+	c.tokenUntil = c.now().Add(time.Duration(float64(ttl) * renewAt))
+	c.credsFP = fp
+	return c.token, nil
+}
+
+// invalidate drops the cached token if it is still tok, so the next call logs
+// in again.
+func (c *Client) invalidate(tok string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.token == tok {
+		c.token = ""
+	}
+}
+
+// withToken runs fn with a cached token and, when Vault answers 403 for a
+// token that should be valid (revoked, expired early), logs in again once and
+// retries.
+func (c *Client) withToken(ctx context.Context, creds Credentials, op string, fn func(ctx context.Context, api *vaultapi.Client) error) error {
+	tok, err := c.ensureToken(ctx, creds, false)
+	if err != nil {
+		return err
+	}
+	err = c.call(ctx, tok, op, fn)
+	if ClassOf(err) != ClassPermissionDenied {
+		return err
+	}
+	c.invalidate(tok)
+	fresh, loginErr := c.ensureToken(ctx, creds, false)
+	if loginErr != nil {
+		return loginErr
+	}
+	if fresh == tok {
+		return err
+	}
+	return c.call(ctx, fresh, op, fn)
+}
+
+func (c *Client) call(ctx context.Context, tok, op string, fn func(ctx context.Context, api *vaultapi.Client) error) error {
+	api, err := c.api.Clone()
+	if err != nil {
+		return fmt.Errorf("cloning Vault client: %w", err)
+	}
+	api.SetToken(tok)
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	return classify(op, fn(ctx, api))
+}
+
+// Login makes sure the client holds a valid token for creds, logging in when
+// needed.
+func (c *Client) Login(ctx context.Context, creds Credentials) error {
+	_, err := c.ensureToken(ctx, creds, false)
+	return err
+}
+
+// CheckSignCapability verifies that the token may call the sign path:
+// sys/capabilities-self must grant create or update (or root) on it.
+func (c *Client) CheckSignCapability(ctx context.Context, creds Credentials) error {
+	path := c.SignPath()
+	return c.withToken(ctx, creds, opCapabilities, func(ctx context.Context, api *vaultapi.Client) error {
+		caps, err := api.Sys().CapabilitiesSelfWithContext(ctx, path)
+		if err != nil {
+			return err
+		}
+		for _, cp := range caps {
+			if cp == "update" || cp == "create" || cp == "root" {
+				return nil
+			}
+		}
+		return &Error{Class: ClassPermissionDenied, Op: opCapabilities,
+			Message: fmt.Sprintf("the AppRole token has capabilities %v on %q; it needs create or update", caps, path)}
+	})
+}
+
+// IssuerInfo is the CA that signs for this mount and issuer.
+type IssuerInfo struct {
+	// Certificate is the issuing CA certificate.
+	Certificate *x509.Certificate
+	// Chain is the issuer's CA chain as Vault stores it.
+	Chain []*x509.Certificate
+}
+
+// ReadIssuer reads the issuer that sign requests use. The issuer's JSON
+// endpoint is unauthenticated in Vault's PKI engine, so this proves the mount
+// and issuer exist without needing a read capability.
+func (c *Client) ReadIssuer(ctx context.Context) (*IssuerInfo, error) {
+	ref := c.cfg.IssuerRef
+	if ref == "" {
+		ref = "default"
+	}
+	path := fmt.Sprintf("%s/issuer/%s/json", c.cfg.Mount, ref)
+	var info *IssuerInfo
+	err := c.call(ctx, "", opReadIssuer, func(ctx context.Context, api *vaultapi.Client) error {
+		secret, err := api.Logical().ReadWithContext(ctx, path)
+		if err != nil {
+			return err
+		}
+		if secret == nil || secret.Data == nil {
+			return &Error{Class: ClassNotFound, Op: opReadIssuer, StatusCode: http.StatusNotFound,
+				Message: fmt.Sprintf("no PKI issuer at %q: check spec.vault.mount and spec.vault.issuerRef", path)}
+		}
+		certPEM, _ := secret.Data["certificate"].(string)
+		certs, err := ParseCertificates([]byte(certPEM))
+		if err != nil || len(certs) == 0 {
+			return &Error{Class: ClassNotFound, Op: opReadIssuer, Message: fmt.Sprintf("the issuer at %q has no certificate", path)}
+		}
+		info = &IssuerInfo{Certificate: certs[0]}
+		if chain, ok := secret.Data["ca_chain"].([]any); ok {
+			for _, entry := range chain {
+				s, _ := entry.(string)
+				parsed, err := ParseCertificates([]byte(s))
+				if err != nil {
+					return &Error{Class: ClassTransient, Op: opReadIssuer, Message: fmt.Sprintf("the CA chain of %q does not parse: %v", path, err)}
+				}
+				info.Chain = append(info.Chain, parsed...)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return info, nil
+}
+
+// RevokeToken revokes the cached token, if any. Called on shutdown so tokens
+// do not outlive the process.
+func (c *Client) RevokeToken(ctx context.Context) error {
+	c.mu.Lock()
+	tok := c.token
+	c.token = ""
+	c.mu.Unlock()
+	if tok == "" {
+		return nil
+	}
+	return c.call(ctx, tok, opRevokeToken, func(ctx context.Context, api *vaultapi.Client) error {
+		return api.Auth().Token().RevokeSelfWithContext(ctx, "")
+	})
+}

@@ -1,0 +1,273 @@
+/*
+Copyright 2026 The vault-intermediate-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package vault
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	vaultapi "github.com/hashicorp/vault/api"
+)
+
+// SignRequest is a request the policy already validated. Every subject
+// attribute is passed explicitly: with use_csr_values=false (the default,
+// and the only safe setting) Vault takes nothing from the CSR but its public
+// key.
+type SignRequest struct {
+	CSRPEM              []byte
+	Subject             pkix.Name
+	DNSNames            []string
+	IPAddresses         []net.IP
+	URIs                []*url.URL
+	EmailAddresses      []string
+	TTL                 time.Duration
+	MaxPathLength       int
+	PermittedDNSDomains []string
+	ExcludedDNSDomains  []string
+}
+
+// SignResponse is what Vault returned, parsed.
+type SignResponse struct {
+	// Certificate is the signed intermediate.
+	Certificate *x509.Certificate
+	// CAs are every CA certificate Vault returned (issuing_ca and ca_chain),
+	// de-duplicated, in the order Vault listed them.
+	CAs []*x509.Certificate
+	// SerialNumber is Vault's colon-separated serial.
+	SerialNumber string
+	// RequestID is Vault's request ID, which joins Vault's audit log.
+	RequestID string
+	// Warnings are Vault's warnings, e.g. a TTL shortened to the mount's
+	// maximum.
+	Warnings []string
+}
+
+// params builds the sign-intermediate parameters. Field names are those of
+// Vault's PKI engine (path_sign_issuers.go, fields.go) in the versions this
+// project supports.
+func (r SignRequest) params() map[string]any {
+	p := map[string]any{
+		"csr":                  string(r.CSRPEM),
+		"common_name":          r.Subject.CommonName,
+		"ttl":                  strconv.FormatInt(int64(r.TTL/time.Second), 10) + "s",
+		"max_path_length":      r.MaxPathLength,
+		"format":               "pem",
+		"exclude_cn_from_sans": true,
+		"use_csr_values":       false,
+	}
+	setList := func(key string, values []string) {
+		if len(values) > 0 {
+			p[key] = values
+		}
+	}
+	setList("organization", r.Subject.Organization)
+	setList("ou", r.Subject.OrganizationalUnit)
+	setList("country", r.Subject.Country)
+	setList("locality", r.Subject.Locality)
+	setList("province", r.Subject.Province)
+	setList("street_address", r.Subject.StreetAddress)
+	setList("postal_code", r.Subject.PostalCode)
+	if r.Subject.SerialNumber != "" {
+		p["serial_number"] = r.Subject.SerialNumber
+	}
+	altNames := append([]string{}, r.DNSNames...)
+	altNames = append(altNames, r.EmailAddresses...)
+	if len(altNames) > 0 {
+		p["alt_names"] = strings.Join(altNames, ",")
+	}
+	if len(r.IPAddresses) > 0 {
+		ips := make([]string, 0, len(r.IPAddresses))
+		for _, ip := range r.IPAddresses {
+			ips = append(ips, ip.String())
+		}
+		p["ip_sans"] = strings.Join(ips, ",")
+	}
+	if len(r.URIs) > 0 {
+		uris := make([]string, 0, len(r.URIs))
+		for _, u := range r.URIs {
+			uris = append(uris, u.String())
+		}
+		p["uri_sans"] = strings.Join(uris, ",")
+	}
+	setList("permitted_dns_domains", r.PermittedDNSDomains)
+	setList("excluded_dns_domains", r.ExcludedDNSDomains)
+	return p
+}
+
+// SignIntermediate asks Vault to sign the intermediate described by req.
+func (c *Client) SignIntermediate(ctx context.Context, creds Credentials, req SignRequest) (*SignResponse, error) {
+	path := c.SignPath()
+	var resp *SignResponse
+	err := c.withToken(ctx, creds, opSign, func(ctx context.Context, api *vaultapi.Client) error {
+		secret, err := api.Logical().WriteWithContext(ctx, path, req.params())
+		if err != nil {
+			return err
+		}
+		resp, err = parseSignResponse(secret)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+func parseSignResponse(secret *vaultapi.Secret) (*SignResponse, error) {
+	if secret == nil || secret.Data == nil {
+		return nil, &Error{Class: ClassTransient, Op: opSign, Message: "Vault answered without a certificate"}
+	}
+	resp := &SignResponse{RequestID: secret.RequestID, Warnings: secret.Warnings}
+	resp.SerialNumber, _ = secret.Data["serial_number"].(string)
+	certPEM, _ := secret.Data["certificate"].(string)
+	certs, err := ParseCertificates([]byte(certPEM))
+	if err != nil || len(certs) == 0 {
+		return nil, &Error{Class: ClassTransient, Op: opSign, Message: fmt.Sprintf("the certificate Vault returned does not parse: %v", err)}
+	}
+	resp.Certificate = certs[0]
+	// With format=pem the certificate field holds one certificate; anything
+	// after it is treated as chain material, like ca_chain.
+	var pems []string
+	for _, extra := range certs[1:] {
+		pems = append(pems, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: extra.Raw})))
+	}
+	if s, ok := secret.Data["issuing_ca"].(string); ok {
+		pems = append(pems, s)
+	}
+	if chain, ok := secret.Data["ca_chain"].([]any); ok {
+		for _, entry := range chain {
+			if s, ok := entry.(string); ok {
+				pems = append(pems, s)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, p := range pems {
+		cas, err := ParseCertificates([]byte(p))
+		if err != nil {
+			return nil, &Error{Class: ClassTransient, Op: opSign, Message: fmt.Sprintf("the CA chain Vault returned does not parse: %v", err)}
+		}
+		for _, ca := range cas {
+			if !seen[string(ca.Raw)] {
+				seen[string(ca.Raw)] = true
+				resp.CAs = append(resp.CAs, ca)
+			}
+		}
+	}
+	return resp, nil
+}
+
+// RevokeCertificate revokes serial on the mount. Used when a certificate
+// Vault issued fails the post-issuance check, so it cannot be used even if it
+// leaked from memory.
+func (c *Client) RevokeCertificate(ctx context.Context, creds Credentials, serial string) error {
+	path := c.cfg.Mount + "/revoke"
+	return c.withToken(ctx, creds, opRevoke, func(ctx context.Context, api *vaultapi.Client) error {
+		_, err := api.Logical().WriteWithContext(ctx, path, map[string]any{"serial_number": serial})
+		return err
+	})
+}
+
+// ParseCertificates parses every CERTIFICATE block of a PEM bundle.
+func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
+	var certs []*x509.Certificate
+	rest := bytes.TrimSpace(data)
+	for len(rest) > 0 {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			return nil, errors.New("data after the last PEM block is not PEM")
+		}
+		if block.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("unexpected PEM block %q", block.Type)
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("parsing certificate: %w", err)
+		}
+		certs = append(certs, cert)
+		rest = bytes.TrimSpace(rest)
+	}
+	return certs, nil
+}
+
+// Chain is an issued certificate placed in its hierarchy.
+type Chain struct {
+	// Intermediates are the issued certificate followed by every non-root CA
+	// up to, not including, the root: what goes into tls.crt.
+	Intermediates []*x509.Certificate
+	// Root is the self-signed CA at the top: what goes into ca.crt.
+	Root *x509.Certificate
+}
+
+// BuildChain orders cas above leaf by following issuer signatures. The top of
+// the chain must be a self-signed root; Istio needs the real root in ca.crt
+// or multi-cluster trust breaks.
+func BuildChain(leaf *x509.Certificate, cas []*x509.Certificate) (*Chain, error) {
+	chain := &Chain{Intermediates: []*x509.Certificate{leaf}}
+	current := leaf
+	used := map[*x509.Certificate]bool{}
+	for range len(cas) + 1 {
+		if isSelfSigned(current) && current != leaf {
+			chain.Root = current
+			chain.Intermediates = chain.Intermediates[:len(chain.Intermediates)-1]
+			return chain, nil
+		}
+		parent := findParent(current, cas, used)
+		if parent == nil {
+			break
+		}
+		used[parent] = true
+		chain.Intermediates = append(chain.Intermediates, parent)
+		current = parent
+	}
+	return nil, fmt.Errorf("the CA chain Vault returned does not end in a self-signed root (top: %q); import the root into the PKI mount's issuer chain", current.Subject.String())
+}
+
+func findParent(child *x509.Certificate, cas []*x509.Certificate, used map[*x509.Certificate]bool) *x509.Certificate {
+	for _, ca := range cas {
+		if used[ca] || !bytes.Equal(ca.RawSubject, child.RawIssuer) {
+			continue
+		}
+		if child.CheckSignatureFrom(ca) == nil {
+			return ca
+		}
+	}
+	return nil
+}
+
+func isSelfSigned(cert *x509.Certificate) bool {
+	return bytes.Equal(cert.RawSubject, cert.RawIssuer) && cert.CheckSignatureFrom(cert) == nil
+}
+
+// EncodePEM encodes certs as a PEM bundle.
+func EncodePEM(certs ...*x509.Certificate) []byte {
+	var buf bytes.Buffer
+	for _, cert := range certs {
+		_ = pem.Encode(&buf, &pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+	}
+	return buf.Bytes()
+}
