@@ -17,6 +17,7 @@ limitations under the License.
 package policy
 
 import (
+	"fmt"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -167,52 +168,56 @@ func hasControl(s string) bool {
 
 func validateSubjectAltNames(base *field.Path, s v1alpha1.SubjectAltNamesPolicy) field.ErrorList {
 	var errs field.ErrorList
-	path := base.Child("dnsNames")
-	errs = append(errs, duplicates(path, s.DNSNames)...)
-	for i, e := range s.DNSNames {
+	errs = append(errs, validateEntries(base.Child("dnsNames"), s.DNSNames, func(e string) string {
 		if problem := dnsPatternProblem(e); problem != "" {
-			errs = append(errs, invalid(path.Index(i), e, "DNS pattern %s %s", quote(e), problem))
+			return fmt.Sprintf("DNS pattern %s %s", quote(e), problem)
 		}
-	}
-
-	path = base.Child("uris")
-	errs = append(errs, duplicates(path, s.URIs)...)
-	for i, e := range s.URIs {
+		return ""
+	})...)
+	errs = append(errs, validateEntries(base.Child("uris"), s.URIs, func(e string) string {
 		switch {
 		case e == "":
-			errs = append(errs, invalid(path.Index(i), e, "an entry must not be empty"))
+			return "an entry must not be empty"
 		case len(e) > maxURILength:
-			errs = append(errs, invalid(path.Index(i), e, "URI pattern %s is longer than %d characters", quote(e), maxURILength))
+			return fmt.Sprintf("URI pattern %s is longer than %d characters", quote(e), maxURILength)
 		case hasControl(e) || strings.ContainsAny(e, ", \t"):
-			errs = append(errs, invalid(path.Index(i), e, "URI pattern %s contains white space, a comma or a control character", quote(e)))
+			return fmt.Sprintf("URI pattern %s contains white space, a comma or a control character", quote(e))
 		case strings.IndexByte(e, '*') < 0:
 			if u, err := url.Parse(e); err != nil || u.Scheme == "" || u.String() != e {
-				errs = append(errs, invalid(path.Index(i), e,
-					"URI %s is not an absolute URI in canonical form, such as \"spiffe://cluster.local\"", quote(e)))
+				return fmt.Sprintf("URI %s is not an absolute URI in canonical form, such as \"spiffe://cluster.local\"", quote(e))
 			}
 		}
-	}
-
-	path = base.Child("ipAddresses")
-	errs = append(errs, duplicates(path, s.IPAddresses)...)
-	for i, e := range s.IPAddresses {
+		return ""
+	})...)
+	errs = append(errs, validateEntries(base.Child("ipAddresses"), s.IPAddresses, func(e string) string {
 		if problem := ipEntryProblem(e); problem != "" {
-			errs = append(errs, invalid(path.Index(i), e, "%s %s", quote(e), problem))
+			return quote(e) + " " + problem
 		}
-	}
-
-	path = base.Child("emailAddresses")
-	errs = append(errs, duplicates(path, s.EmailAddresses)...)
-	for i, e := range s.EmailAddresses {
+		return ""
+	})...)
+	errs = append(errs, validateEntries(base.Child("emailAddresses"), s.EmailAddresses, func(e string) string {
 		switch {
 		case e == "":
-			errs = append(errs, invalid(path.Index(i), e, "an entry must not be empty"))
+			return "an entry must not be empty"
 		case len(e) > maxEmailLength:
-			errs = append(errs, invalid(path.Index(i), e, "email pattern %s is longer than %d characters", quote(e), maxEmailLength))
+			return fmt.Sprintf("email pattern %s is longer than %d characters", quote(e), maxEmailLength)
 		case strings.IndexByte(e, '*') < 0 && emailProblem(e) != "":
-			errs = append(errs, invalid(path.Index(i), e, "email address %s %s", quote(e), emailProblem(e)))
+			return fmt.Sprintf("email address %s %s", quote(e), emailProblem(e))
 		case strings.ContainsAny(e, ", \t") || hasControl(e):
-			errs = append(errs, invalid(path.Index(i), e, "email pattern %s contains white space, a comma or a control character", quote(e)))
+			return fmt.Sprintf("email pattern %s contains white space, a comma or a control character", quote(e))
+		}
+		return ""
+	})...)
+	return errs
+}
+
+// validateEntries reports duplicated entries of one SAN kind and every entry
+// for which problem returns a description.
+func validateEntries(path *field.Path, entries []string, problem func(string) string) field.ErrorList {
+	errs := duplicates(path, entries)
+	for i, e := range entries {
+		if p := problem(e); p != "" {
+			errs = append(errs, invalid(path.Index(i), e, "%s", p))
 		}
 	}
 	return errs
