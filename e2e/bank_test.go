@@ -240,14 +240,30 @@ func TestIssuerReadiness(t *testing.T) {
 		t.Fatalf("the bank issuer with a good secret ID is not Ready: %+v %v", cond, err)
 	}
 
+	// A role of its own: Vault locks a role ID out after repeated failed
+	// logins, and the retries of this issuer must not lock out the role
+	// the other issuers share.
+	const role = "wrong-secret-id"
+	if _, err := stack.Vault.Admin.Logical().WriteWithContext(ctx, "auth/approle/role/"+role, map[string]any{
+		"token_policies": []string{stack.PKI.RoleName + "-sign-intermediate"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	roleID, err := stack.Vault.Admin.Logical().ReadWithContext(ctx, "auth/approle/role/"+role+"/role-id")
+	if err != nil {
+		t.Fatal(err)
+	}
 	wrong := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: env.ClusterResourceNamespace, Name: "vault-approle-wrong"},
-		Data: map[string][]byte{"roleId": []byte(stack.PKI.RoleID),
+		Data: map[string][]byte{"roleId": []byte(roleID.Data["role_id"].(string)),
 			"secretId": []byte("00000000-0000-0000-0000-000000000000")},
 	}
 	if err := stack.Client.Create(ctx, wrong); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		_ = stack.Client.Delete(context.Background(), &v1alpha1.VaultIntermediateClusterIssuer{ObjectMeta: metav1.ObjectMeta{Name: "wrong-secret-id"}})
+	})
 	if _, err := stack.ApplyBankIssuer(ctx, "wrong-secret-id", func(iss *v1alpha1.VaultIntermediateClusterIssuer) {
 		iss.Spec.Vault.Auth.AppRole.SecretRef.Name = wrong.Name
 		iss.Spec.Vault.Auth.AppRole.RoleIDSecretRef.Name = wrong.Name
