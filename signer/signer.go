@@ -126,8 +126,11 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 	}
 
 	now := s.now()
-	issuingCA := issuerOf(resp.Certificate, resp.CAs)
 	chain, chainErr := vault.BuildChain(resp.Certificate, resp.CAs)
+	var issuingCA *x509.Certificate
+	if chainErr == nil {
+		issuingCA = chain.IssuingCA()
+	}
 	violations := policy.Verify(&iss.Spec.Policy, decision, resp.Certificate, issuingCA, now)
 	if len(violations) > 0 || chainErr != nil {
 		reason := policy.FormatViolations(violations)
@@ -187,16 +190,6 @@ func signRequest(csrPEM []byte, d policy.Decision) vault.SignRequest {
 		PermittedDNSDomains: d.PermittedDNSDomains,
 		ExcludedDNSDomains:  d.ExcludedDNSDomains,
 	}
-}
-
-// issuerOf finds the CA among cas that signed cert.
-func issuerOf(cert *x509.Certificate, cas []*x509.Certificate) *x509.Certificate {
-	for _, ca := range cas {
-		if cert.CheckSignatureFrom(ca) == nil {
-			return ca
-		}
-	}
-	return nil
 }
 
 func (s *Signer) now() time.Time {

@@ -223,6 +223,15 @@ type Chain struct {
 	Root *x509.Certificate
 }
 
+// IssuingCA is the CA that signed the issued certificate: the next
+// intermediate up the chain, or the root.
+func (c *Chain) IssuingCA() *x509.Certificate {
+	if len(c.Intermediates) > 1 {
+		return c.Intermediates[1]
+	}
+	return c.Root
+}
+
 // BuildChain orders cas above leaf by following issuer signatures. The top of
 // the chain must be a self-signed root; Istio needs the real root in ca.crt
 // or multi-cluster trust breaks.
