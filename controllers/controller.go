@@ -23,11 +23,18 @@ import (
 
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	issuerlib "github.com/cert-manager/issuer-lib/controllers"
-	"github.com/cert-manager/issuer-lib/controllers/signer"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/golemtrust/vault-intermediate-issuer/api/v1alpha1"
+	"github.com/golemtrust/vault-intermediate-issuer/signer"
 )
 
 // The permissions the controller needs, next to the code that needs them.
@@ -40,12 +47,15 @@ import (
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=certificatesigningrequests/status,verbs=patch;update
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=signers,verbs=sign,resourceNames=vaultintermediateclusterissuers.pki.golemtrust.am/*
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch,namespace=cert-manager
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch
 
 // Issuer reconciles VaultIntermediateClusterIssuers and the requests that
 // reference them. Its fields are set by the caller from flags.
 type Issuer struct {
-	// FieldOwner is the server-side apply field manager of status patches.
+	// FieldOwner is the server-side apply field manager of issuer-lib's
+	// status patches; this controller's own status fields are applied as
+	// FieldOwner + "-audit".
 	FieldOwner string
 	// MaxRetryDuration is how long a request that fails with a plain error
 	// is retried before it is marked Failed. Vault outages do not count: they
@@ -53,20 +63,44 @@ type Issuer struct {
 	MaxRetryDuration time.Duration
 	// MaxConcurrentReconciles is the number of requests signed in parallel.
 	MaxConcurrentReconciles int
-	// Check and Sign are the signer's functions.
-	Check signer.Check
-	Sign  signer.Sign
+	// CheckInterval is how often every issuer is checked again even when
+	// nothing changed, so that VaultReady notices an idle issuer's Vault
+	// going away. 0 disables the periodic check.
+	CheckInterval time.Duration
+	// Signer checks issuers and signs requests. Its Recorder and
+	// VaultObserver are set here.
+	Signer *signer.Signer
+	// Metrics receives the controller's metrics; created and registered
+	// with controller-runtime's registry when nil.
+	Metrics *Metrics
 }
 
 // SetupWithManager registers the controllers with mgr.
 func (r *Issuer) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if r.Metrics == nil {
+		r.Metrics = NewMetrics()
+		if err := r.Metrics.Register(nil); err != nil {
+			return fmt.Errorf("registering metrics: %w", err)
+		}
+	}
+	eventRecorder := mgr.GetEventRecorder(r.FieldOwner)
+	r.Signer.Recorder = &AuditRecorder{
+		log:       mgr.GetLogger().WithName("audit"),
+		events:    eventRecorder,
+		status:    newStatusWriter(mgr.GetClient(), mgr.GetAPIReader(), r.FieldOwner+"-audit"),
+		metrics:   r.Metrics,
+		now:       time.Now,
+		lastVault: map[string]string{},
+	}
+	r.Signer.VaultObserver = r.Metrics
+
 	combined := &issuerlib.CombinedController{
 		ClusterIssuerTypes: []issuerapi.Issuer{&v1alpha1.VaultIntermediateClusterIssuer{}},
 		FieldOwner:         r.FieldOwner,
 		MaxRetryDuration:   r.MaxRetryDuration,
-		Check:              r.Check,
-		Sign:               r.Sign,
-		EventRecorder:      mgr.GetEventRecorder(r.FieldOwner),
+		Check:              r.Signer.Check,
+		Sign:               r.Signer.Sign,
+		EventRecorder:      eventRecorder,
 		// Istio reads the root from ca.crt of its cacerts Secret, and a
 		// multi-cluster mesh breaks unless it is the real root: ask
 		// cert-manager to write the CA the signer returns.
@@ -74,9 +108,60 @@ func (r *Issuer) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 		ControllerOptions: controller.Options{
 			MaxConcurrentReconciles: r.MaxConcurrentReconciles,
 		},
+		PreSetupWithManager: r.watchSecrets,
 	}
 	if err := combined.SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("setting up the issuer controllers: %w", err)
 	}
+	if r.CheckInterval > 0 {
+		if err := mgr.Add(&periodicCheck{client: mgr.GetClient(), check: r.Signer.Check, interval: r.CheckInterval,
+			log: mgr.GetLogger().WithName("periodic-check")}); err != nil {
+			return fmt.Errorf("adding the periodic issuer check: %w", err)
+		}
+	}
 	return nil
+}
+
+// watchSecrets makes the issuer controller check an issuer again when a
+// Secret it names changes: a rotated secret ID is then used at once, and a
+// Secret created after its issuer makes the issuer Ready without waiting for
+// a backoff.
+func (r *Issuer) watchSecrets(_ context.Context, gvk schema.GroupVersionKind, mgr ctrl.Manager, b *builder.Builder) error {
+	if gvk.Kind != "VaultIntermediateClusterIssuer" {
+		return nil
+	}
+	namespace := r.Signer.ClusterResourceNamespace
+	c := mgr.GetClient()
+	b.Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
+		if obj.GetNamespace() != namespace {
+			return nil
+		}
+		var list v1alpha1.VaultIntermediateClusterIssuerList
+		if err := c.List(ctx, &list); err != nil {
+			mgr.GetLogger().Error(err, "listing issuers for a Secret change", "secret", obj.GetName())
+			return nil
+		}
+		var reqs []reconcile.Request
+		for _, iss := range list.Items {
+			if referencesSecret(&iss, obj.GetName()) {
+				reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: iss.Name}})
+			}
+		}
+		return reqs
+	}))
+	return nil
+}
+
+func referencesSecret(iss *v1alpha1.VaultIntermediateClusterIssuer, name string) bool {
+	v := iss.Spec.Vault
+	if v.Auth.AppRole.SecretRef.Name == name {
+		return true
+	}
+	if ref := v.Auth.AppRole.RoleIDSecretRef; ref != nil && ref.Name == name {
+		return true
+	}
+	if ref := v.CABundleSecretRef; ref != nil && ref.Name == name {
+		return true
+	}
+	return false
 }

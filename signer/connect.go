@@ -52,7 +52,7 @@ type cacheEntry struct {
 	client   *vault.Client
 }
 
-func (c *clientCache) get(iss *v1alpha1.VaultIntermediateClusterIssuer, cfg vault.Config) (*vault.Client, error) {
+func (c *clientCache) get(iss *v1alpha1.VaultIntermediateClusterIssuer, cfg vault.Config, obs vault.Observer) (*vault.Client, error) {
 	fp, err := configFingerprint(cfg)
 	if err != nil {
 		return nil, err
@@ -62,7 +62,7 @@ func (c *clientCache) get(iss *v1alpha1.VaultIntermediateClusterIssuer, cfg vaul
 	if e, ok := c.entries[iss.UID]; ok && e.configFP == fp {
 		return e.client, nil
 	}
-	vc, err := vault.NewClient(cfg)
+	vc, err := vault.NewClient(cfg, vault.WithObserver(iss.Name, obs))
 	if err != nil {
 		return nil, err
 	}
@@ -142,29 +142,26 @@ func (s *Signer) connect(ctx context.Context, iss *v1alpha1.VaultIntermediateClu
 	}
 	creds.SecretID = strings.TrimSpace(string(secretID))
 
-	vc, err := s.clients.get(iss, cfg)
+	vc, err := s.clients.get(iss, cfg, s.VaultObserver)
 	if err != nil {
-		return nil, vault.Credentials{}, err
+		return nil, vault.Credentials{}, withReason(ReasonConfigInvalid, err)
 	}
 	return vc, creds, nil
 }
-
-// ReasonSecretNotFound prefixes errors about a missing Secret or key.
-const ReasonSecretNotFound = "SecretNotFound"
 
 func (s *Signer) secretValue(ctx context.Context, ref v1alpha1.SecretKeySelector, field string) ([]byte, error) {
 	var secret corev1.Secret
 	key := types.NamespacedName{Namespace: s.ClusterResourceNamespace, Name: ref.Name}
 	if err := s.Secrets.Get(ctx, key, &secret); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("%s: Secret %s named in %s does not exist (Secrets are read from the cluster resource namespace %q)",
-				ReasonSecretNotFound, key, field, s.ClusterResourceNamespace)
+			return nil, withReason(ReasonSecretNotFound, fmt.Errorf("Secret %s named in %s does not exist (Secrets are read from the cluster resource namespace %q)",
+				key, field, s.ClusterResourceNamespace))
 		}
 		return nil, fmt.Errorf("reading Secret %s named in %s: %w", key, field, err)
 	}
 	value, ok := secret.Data[ref.Key]
 	if !ok || len(value) == 0 {
-		return nil, fmt.Errorf("%s: Secret %s named in %s has no key %q", ReasonSecretNotFound, key, field, ref.Key)
+		return nil, withReason(ReasonSecretNotFound, fmt.Errorf("Secret %s named in %s has no key %q", key, field, ref.Key))
 	}
 	return value, nil
 }

@@ -29,20 +29,13 @@ import (
 	"github.com/golemtrust/vault-intermediate-issuer/signer/policy"
 )
 
-// requestInfo is what the signer knows about the request beyond what the
-// policy judges: who asked, for the logs.
-type requestInfo struct {
-	kind      string
-	requester string
-}
-
-// policyRequest reads the request's own fields. issuer-lib's
+// policyRequest reads the request's own fields and who made it. issuer-lib's
 // GetCertificateDetails applies cert-manager's defaults (a 90-day duration
 // when none is set, default usages), which would hide from the policy that a
 // request carried no duration, so the raw object is read instead. The
 // wrappers issuer-lib passes embed the API objects, whose DeepCopy methods
 // are promoted.
-func policyRequest(obj signer.CertificateRequestObject) (policy.Request, requestInfo, error) {
+func policyRequest(obj signer.CertificateRequestObject) (policy.Request, RequestRef, error) {
 	switch o := obj.(type) {
 	case interface {
 		DeepCopy() *cmapi.CertificateRequest
@@ -58,7 +51,8 @@ func policyRequest(obj signer.CertificateRequestObject) (policy.Request, request
 			d := cr.Spec.Duration.Duration
 			req.Duration = &d
 		}
-		return req, requestInfo{kind: "CertificateRequest", requester: cr.Spec.Username}, nil
+		return req, RequestRef{Kind: "CertificateRequest", Namespace: cr.Namespace, Name: cr.Name, UID: cr.UID,
+			Requester: cr.Spec.Username, Certificate: cr.Annotations[cmapi.CertificateNameKey], Object: cr}, nil
 	case interface {
 		DeepCopy() *certificatesv1.CertificateSigningRequest
 	}:
@@ -78,13 +72,15 @@ func policyRequest(obj signer.CertificateRequestObject) (policy.Request, request
 		} else if v, ok := csr.Annotations[experimentalapi.CertificateSigningRequestDurationAnnotationKey]; ok {
 			d, err := time.ParseDuration(v)
 			if err != nil {
-				return policy.Request{}, requestInfo{}, fmt.Errorf("annotation %s=%s is not a duration: %w",
+				return policy.Request{}, RequestRef{Kind: "CertificateSigningRequest", Name: csr.Name, UID: csr.UID,
+					Requester: csr.Spec.Username, Object: csr}, fmt.Errorf("annotation %s=%s is not a duration: %w",
 					experimentalapi.CertificateSigningRequestDurationAnnotationKey, strconv.Quote(v), err)
 			}
 			req.Duration = &d
 		}
-		return req, requestInfo{kind: "CertificateSigningRequest", requester: csr.Spec.Username}, nil
+		return req, RequestRef{Kind: "CertificateSigningRequest", Name: csr.Name, UID: csr.UID,
+			Requester: csr.Spec.Username, Object: csr}, nil
 	default:
-		return policy.Request{}, requestInfo{}, fmt.Errorf("unsupported request type %T", obj)
+		return policy.Request{}, RequestRef{}, fmt.Errorf("unsupported request type %T", obj)
 	}
 }

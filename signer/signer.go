@@ -21,10 +21,12 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	"github.com/cert-manager/issuer-lib/controllers/signer"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -33,13 +35,16 @@ import (
 	"github.com/golemtrust/vault-intermediate-issuer/signer/vault"
 )
 
-// ReasonPolicyInvalid prefixes the Ready condition message of an issuer whose
-// policy cannot be evaluated.
-const ReasonPolicyInvalid = "PolicyInvalid"
-
 // transientRetry is how long a request waits before retrying after a
 // transient Vault failure (rate limiting, 5xx).
 const transientRetry = 10 * time.Second
+
+// callsPerReconcile bounds one check or signing: at most this many Vault
+// calls of spec.vault.requestTimeout each (login, sign, revoke, ...).
+const callsPerReconcile = 4
+
+// maxDeniedViolations caps the violations an Outcome carries.
+const maxDeniedViolations = 16
 
 // Signer signs intermediate CA requests for VaultIntermediateClusterIssuers.
 // Its fields are set by the caller; the zero value is not usable.
@@ -48,6 +53,11 @@ type Signer struct {
 	Secrets client.Reader
 	// ClusterResourceNamespace is the namespace the issuer's Secrets live in.
 	ClusterResourceNamespace string
+	// Recorder is told every check result and decision; nil records nothing.
+	Recorder Recorder
+	// VaultObserver is told about every Vault call, for metrics; nil
+	// observes nothing.
+	VaultObserver vault.Observer
 	// Now returns the current time; the post-issuance check compares
 	// validity against it.
 	Now func() time.Time
@@ -56,18 +66,27 @@ type Signer struct {
 }
 
 // Check proves the issuer can sign: its policy is valid, the AppRole login
-// works, the PKI mount and issuer exist, and the token may call the sign
-// path.
+// works, the PKI mount and issuer exist, the issuer's root is the pinned one,
+// and the token may call the sign path. The result is reported to the
+// Recorder as well as returned to issuer-lib.
 func (s *Signer) Check(ctx context.Context, obj issuerapi.Issuer) error {
 	iss, err := asIssuer(obj)
 	if err != nil {
 		return signer.PermanentError{Err: err} // Permanent: a type we do not own cannot become valid.
 	}
+	ctx, cancel := context.WithTimeout(ctx, reconcileTimeout(iss))
+	defer cancel()
+	err = s.check(ctx, iss)
+	s.recorder().VaultState(ctx, iss, err)
+	return err
+}
+
+func (s *Signer) check(ctx context.Context, iss *v1alpha1.VaultIntermediateClusterIssuer) error {
 	if errs := policy.Validate(&iss.Spec.Policy); len(errs) > 0 {
 		// Permanent: only an edit of the policy can fix it, and an edit
 		// changes the generation, which makes issuer-lib check again.
-		return signer.PermanentError{Err: fmt.Errorf("%s: the policy cannot be evaluated, so nothing will be signed: %s",
-			ReasonPolicyInvalid, policy.FormatViolations(errs))}
+		return signer.PermanentError{Err: withReason(ReasonPolicyInvalid, fmt.Errorf(
+			"the policy cannot be evaluated, so nothing will be signed: %s", policy.FormatViolations(errs)))}
 	}
 	vc, creds, err := s.connect(ctx, iss)
 	if err != nil {
@@ -76,8 +95,12 @@ func (s *Signer) Check(ctx context.Context, obj issuerapi.Issuer) error {
 	if err := vc.Login(ctx, creds); err != nil {
 		return err // Retryable: Vault may come back, the secret ID may be rotated.
 	}
-	if _, err := vc.ReadIssuer(ctx); err != nil {
+	info, err := vc.ReadIssuer(ctx)
+	if err != nil {
 		return err // Retryable: the mount or issuer may be configured later.
+	}
+	if err := checkRootPin(iss, info.Certificate, info.Chain); err != nil {
+		return err // Retryable: the pin or Vault's issuer may be corrected.
 	}
 	if err := vc.CheckSignCapability(ctx, creds); err != nil {
 		return err // Retryable: the Vault policy may be fixed.
@@ -93,68 +116,189 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 	if err != nil {
 		return signer.PEMBundle{}, signer.PermanentError{Err: err} // Permanent: not our issuer type.
 	}
-	req, info, err := policyRequest(cr)
+	ctx, cancel := context.WithTimeout(ctx, reconcileTimeout(iss))
+	defer cancel()
+	rec := s.recorder()
+	digest := policy.Digest(&iss.Spec.Policy)
+	req, ref, err := policyRequest(cr)
 	if err != nil {
+		err = fmt.Errorf("reading the request: %w", err)
+		rec.Decided(ctx, iss, Outcome{Decision: DecisionFailed, Request: ref, PolicyDigest: digest, Err: err})
 		// Permanent: the request's own fields are malformed; only a new
 		// request can fix that.
-		return signer.PEMBundle{}, signer.PermanentError{Err: fmt.Errorf("reading the request: %w", err)}
+		return signer.PEMBundle{}, signer.PermanentError{Err: err}
 	}
-	logger = logger.WithValues("issuer", iss.Name, "requestKind", info.kind, "requester", info.requester)
+	logger = logger.WithValues("issuer", iss.Name, "requestKind", ref.Kind, "requester", ref.Requester)
 
 	decision := policy.Evaluate(&iss.Spec.Policy, req)
 	if !decision.Allowed() {
-		logger.Info("request denied by policy", "decision", "denied", "violations", len(decision.Violations))
+		out := Outcome{Decision: DecisionDenied, Request: ref, PolicyDigest: digest}
+		describeRequest(&out, decision)
+		out.Violations, out.RuleNames = violations(decision.Violations)
+		rec.Decided(ctx, iss, out)
 		// Permanent: the CSR and the request fields are immutable, so the
 		// same request would be denied again. Vault was not called.
 		return signer.PEMBundle{}, signer.PermanentError{Err: fmt.Errorf(
-			"denied by the policy of VaultIntermediateClusterIssuer %q; Vault was not called:\n%s", iss.Name, decision.Message())}
+			"denied by the policy of VaultIntermediateClusterIssuer %q (policy %s); Vault was not called:\n%s",
+			iss.Name, digest, decision.Message())}
 	}
 
 	vc, creds, err := s.connect(ctx, iss)
 	if err != nil {
+		rec.VaultState(ctx, iss, err)
 		// Issuer: the issuer's configuration (Secrets, bundle) is unusable;
 		// the issuer goes not Ready and the request waits for it.
 		return signer.PEMBundle{}, signer.IssuerError{Err: err}
 	}
 	resp, err := vc.SignIntermediate(ctx, creds, signRequest(req.CSR, decision))
 	if err != nil {
-		return signer.PEMBundle{}, classifySignError(err)
+		classified := classifySignError(err)
+		var permanent signer.PermanentError
+		if errors.As(classified, &permanent) {
+			rec.Decided(ctx, iss, Outcome{Decision: DecisionFailed, Request: ref, PolicyDigest: digest, Err: err})
+		} else {
+			rec.VaultState(ctx, iss, err)
+		}
+		return signer.PEMBundle{}, classified
 	}
+	rec.VaultState(ctx, iss, nil)
 	logger = logger.WithValues("serial", resp.SerialNumber, "vaultRequestID", resp.RequestID)
-	for _, w := range resp.Warnings {
-		logger.Info("Vault returned a warning", "warning", vault.Sanitize(w))
+	if len(resp.Warnings) > 0 {
+		warnings := make([]string, 0, len(resp.Warnings))
+		for _, w := range resp.Warnings {
+			warnings = append(warnings, vault.Sanitize(w))
+		}
+		rec.VaultWarnings(ctx, iss, ref, warnings)
 	}
 
-	now := s.now()
+	out := Outcome{Request: ref, PolicyDigest: digest, SerialNumber: resp.SerialNumber,
+		Fingerprint: vault.Fingerprint(resp.Certificate), NotAfter: resp.Certificate.NotAfter,
+		VaultRequestID: resp.RequestID}
+	describeRequest(&out, decision)
+	out.Subject = resp.Certificate.Subject.String()
+
 	chain, chainErr := vault.BuildChain(resp.Certificate, resp.CAs)
 	var issuingCA *x509.Certificate
 	if chainErr == nil {
 		issuingCA = chain.IssuingCA()
 	}
-	violations := policy.Verify(&iss.Spec.Policy, decision, resp.Certificate, issuingCA, now)
-	if len(violations) > 0 || chainErr != nil {
-		reason := policy.FormatViolations(violations)
-		if chainErr != nil {
-			reason = chainErr.Error()
-		}
-		revokeErr := vc.RevokeCertificate(ctx, creds, resp.SerialNumber)
-		logger.Info("issued certificate failed the post-issuance check", "decision", "verification_failed", "revoked", revokeErr == nil)
-		msg := fmt.Sprintf("the certificate Vault issued (serial %s) failed the post-issuance check", resp.SerialNumber)
-		if revokeErr != nil {
-			msg += fmt.Sprintf(" and could NOT be revoked (%v): revoke it by hand", revokeErr)
-		} else {
-			msg += " and was revoked"
-		}
-		// Permanent: Vault did not issue what the policy allows; signing
-		// the same request again would produce the same certificate.
-		return signer.PEMBundle{}, signer.PermanentError{Err: fmt.Errorf("%s:\n%s", msg, reason)}
+	var pinErr error
+	if chainErr == nil {
+		pinErr = checkRootPin(iss, chain.Root, nil)
+	}
+	failed := policy.Verify(&iss.Spec.Policy, decision, resp.Certificate, issuingCA, s.now())
+	if len(failed) == 0 && chainErr == nil && pinErr == nil {
+		out.Decision = DecisionIssued
+		rec.Decided(ctx, iss, out)
+		logger.V(1).Info("signed intermediate", "notAfter", resp.Certificate.NotAfter.UTC().Format(time.RFC3339))
+		return signer.PEMBundle{
+			ChainPEM: vault.EncodePEM(chain.Intermediates...),
+			CAPEM:    vault.EncodePEM(chain.Root),
+		}, nil
 	}
 
-	logger.Info("signed intermediate", "decision", "issued", "notAfter", resp.Certificate.NotAfter.UTC().Format(time.RFC3339))
-	return signer.PEMBundle{
-		ChainPEM: vault.EncodePEM(chain.Intermediates...),
-		CAPEM:    vault.EncodePEM(chain.Root),
-	}, nil
+	// Vault issued something that must not be delivered: revoke it so it
+	// cannot be used even if it leaked from memory.
+	out.Decision = DecisionVerificationFailed
+	out.Violations, out.RuleNames = violations(failed)
+	switch {
+	case chainErr != nil:
+		out.Violations = append(out.Violations, "chain: "+chainErr.Error())
+		out.RuleNames = append(out.RuleNames, "chain")
+	case pinErr != nil:
+		out.Violations = append(out.Violations, "spec.vault.rootFingerprint: "+pinErr.Error())
+		out.RuleNames = append(out.RuleNames, "spec.vault.rootFingerprint")
+	}
+	revokeErr := vc.RevokeCertificate(ctx, creds, resp.SerialNumber)
+	out.Revoked = revokeErr == nil
+	rec.Decided(ctx, iss, out)
+	msg := fmt.Sprintf("the certificate Vault issued (serial %s) failed the post-issuance check", resp.SerialNumber)
+	if revokeErr != nil {
+		msg += fmt.Sprintf(" and could NOT be revoked (%v): revoke it by hand", revokeErr)
+	} else {
+		msg += " and was revoked"
+	}
+	err = fmt.Errorf("%s:\n%s", msg, strings.Join(out.Violations, "\n"))
+	if pinErr != nil && len(failed) == 0 && chainErr == nil {
+		rec.VaultState(ctx, iss, pinErr)
+		// Issuer: Vault signs under another root than the pinned one. The
+		// issuer goes not Ready (its check compares the root too) and the
+		// request waits until the pin or Vault is corrected.
+		return signer.PEMBundle{}, signer.IssuerError{Err: err}
+	}
+	// Permanent: Vault did not issue what the policy allows; signing the
+	// same request again would produce the same certificate.
+	return signer.PEMBundle{}, signer.PermanentError{Err: err}
+}
+
+// checkRootPin compares the root above cert (cert itself when it is
+// self-signed) with spec.vault.rootFingerprint, if set.
+func checkRootPin(iss *v1alpha1.VaultIntermediateClusterIssuer, cert *x509.Certificate, chain []*x509.Certificate) error {
+	pin := normalizeFingerprint(iss.Spec.Vault.RootFingerprint)
+	if pin == "" {
+		return nil
+	}
+	root, err := vault.RootOf(cert, chain)
+	if err != nil {
+		return withReason(ReasonRootMismatch, fmt.Errorf("spec.vault.rootFingerprint is set but %w", err))
+	}
+	if got := vault.Fingerprint(root); got != "sha256:"+pin {
+		return withReason(ReasonRootMismatch, fmt.Errorf("the Vault issuer chains to root %q with fingerprint %s, not to the root pinned by spec.vault.rootFingerprint (sha256:%s)",
+			root.Subject.String(), got, pin))
+	}
+	return nil
+}
+
+func normalizeFingerprint(s string) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), ":", ""))
+}
+
+// describeRequest fills the subject and SANs of o from the request's CSR.
+func describeRequest(o *Outcome, d policy.Decision) {
+	if d.CSR == nil {
+		return
+	}
+	o.Subject = d.CSR.Subject.String()
+	o.SANs = append(o.SANs, d.CSR.DNSNames...)
+	for _, ip := range d.CSR.IPAddresses {
+		o.SANs = append(o.SANs, ip.String())
+	}
+	for _, u := range d.CSR.URIs {
+		o.SANs = append(o.SANs, u.String())
+	}
+	o.SANs = append(o.SANs, d.CSR.EmailAddresses...)
+}
+
+// violations renders errs as "<field>: <detail>" and their rule names, both
+// capped.
+func violations(errs field.ErrorList) (lines, rules []string) {
+	for _, e := range errs {
+		if e == nil {
+			continue
+		}
+		if len(lines) == maxDeniedViolations {
+			lines = append(lines[:maxDeniedViolations-1], fmt.Sprintf("... and %d more", len(errs)-maxDeniedViolations+1))
+			break
+		}
+		lines = append(lines, policy.FormatViolations(field.ErrorList{e}))
+		rules = append(rules, policy.Rule(e))
+	}
+	return lines, rules
+}
+
+func reconcileTimeout(iss *v1alpha1.VaultIntermediateClusterIssuer) time.Duration {
+	per := defaultRequestTimeout
+	if t := iss.Spec.Vault.RequestTimeout; t != nil && t.Duration > 0 {
+		per = t.Duration
+	}
+	return callsPerReconcile * per
+}
+
+func (s *Signer) recorder() Recorder {
+	if s.Recorder != nil {
+		return s.Recorder
+	}
+	return nopRecorder{}
 }
 
 // classifySignError maps a Vault failure to issuer-lib's error classes.

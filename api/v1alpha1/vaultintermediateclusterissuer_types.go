@@ -37,8 +37,11 @@ const IssuerTypeIdentifier = "vaultintermediateclusterissuers.pki.golemtrust.am"
 // +kubebuilder:resource:scope=Cluster,shortName=vici,categories=cert-manager
 // +kubebuilder:subresource:status
 // +kubebuilder:printcolumn:name="Ready",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].status"
-// +kubebuilder:printcolumn:name="Reason",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].reason"
+// +kubebuilder:printcolumn:name="Vault",type="string",JSONPath=".status.conditions[?(@.type==\"VaultReady\")].reason"
 // +kubebuilder:printcolumn:name="Server",type="string",JSONPath=".spec.vault.server"
+// +kubebuilder:printcolumn:name="Policy",type="string",JSONPath=".status.policyDigest"
+// +kubebuilder:printcolumn:name="Last Issued",type="date",JSONPath=".status.lastIssued.time"
+// +kubebuilder:printcolumn:name="Last Denied",type="date",JSONPath=".status.lastDenied.time"
 // +kubebuilder:printcolumn:name="Message",type="string",priority=1,JSONPath=".status.conditions[?(@.type==\"Ready\")].message"
 // +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp"
 type VaultIntermediateClusterIssuer struct {
@@ -50,7 +53,8 @@ type VaultIntermediateClusterIssuer struct {
 	// +required
 	Spec VaultIntermediateClusterIssuerSpec `json:"spec"`
 
-	// Status is written by the controller: readiness conditions.
+	// Status is written by the controller: readiness, the digest of the
+	// policy in force, and what was last issued and denied.
 	// +optional
 	Status VaultIntermediateClusterIssuerStatus `json:"status,omitzero"`
 }
@@ -126,6 +130,17 @@ type VaultConnection struct {
 	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_-]+$`
 	IssuerRef string `json:"issuerRef,omitempty"`
+
+	// RootFingerprint pins the root CA: the SHA-256 fingerprint of the DER
+	// certificate, as 64 hex digits with or without colons (the form
+	// "openssl x509 -noout -fingerprint -sha256" prints). When set, the
+	// issuer is not Ready unless the chain of the Vault issuer ends in this
+	// root, and a certificate Vault returns under another root is revoked
+	// instead of delivered. Istio cannot swap roots without a planned
+	// rotation; the pin turns a surprise root change into a clear error.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^([0-9A-Fa-f]{64}|([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2})$`
+	RootFingerprint string `json:"rootFingerprint,omitempty"`
 
 	// RequestTimeout bounds every single HTTP call to Vault. Defaults to 30s.
 	// +optional
@@ -483,9 +498,115 @@ type NameConstraintsPolicy struct {
 // VaultIntermediateClusterIssuerStatus is the observed state of a
 // VaultIntermediateClusterIssuer.
 type VaultIntermediateClusterIssuerStatus struct {
-	// IssuerStatus holds the Ready condition that issuer-lib maintains from
-	// the result of the issuer check.
+	// IssuerStatus holds the conditions. "Ready" is maintained by issuer-lib
+	// from the result of the issuer check; its reason is Checked, Pending or
+	// Failed. "VaultReady" is maintained by this controller from every check
+	// and every signing, and its reason says precisely what is wrong:
+	// Checked, PolicyInvalid, SecretNotFound, VaultUnreachable,
+	// VaultTLSError, VaultSealed, AuthFailed, PermissionDenied,
+	// MountOrIssuerMissing, RootMismatch or VaultError.
 	issuerapi.IssuerStatus `json:",inline"`
+
+	// ObservedGeneration is the generation of the spec that policyDigest and
+	// the VaultReady condition were computed from.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// PolicyDigest is "sha256:" and the hex SHA-256 of the canonical JSON of
+	// the defaulted policy (lists sorted). Every audit record and Event
+	// carries it, so a decision can be tied to the exact policy text.
+	// Metadata and Vault connection changes do not change it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=71
+	PolicyDigest string `json:"policyDigest,omitempty"`
+
+	// LastIssued describes the newest certificate this issuer delivered.
+	// +optional
+	LastIssued *IssuedRecord `json:"lastIssued,omitempty"`
+
+	// LastDenied describes the newest request this issuer refused.
+	// +optional
+	LastDenied *DeniedRecord `json:"lastDenied,omitempty"`
+
+	// IssuedCount is how many certificates this issuer has delivered since it
+	// was created.
+	// +optional
+	IssuedCount int64 `json:"issuedCount,omitempty"`
+
+	// DeniedCount is how many requests this issuer has refused (by policy or
+	// because the issued certificate failed the post-issuance check) since
+	// it was created.
+	// +optional
+	DeniedCount int64 `json:"deniedCount,omitempty"`
+}
+
+// RequestReference identifies the request a decision was about.
+type RequestReference struct {
+	// Kind is CertificateRequest or CertificateSigningRequest.
+	// +optional
+	Kind string `json:"kind,omitempty"`
+	// Namespace of the request; empty for a CertificateSigningRequest.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// Name of the request.
+	// +optional
+	Name string `json:"name,omitempty"`
+	// UID of the request.
+	// +optional
+	UID string `json:"uid,omitempty"`
+	// Requester is the user that created the request (spec.username), as
+	// the API server recorded it. Empty when no admission webhook filled it
+	// in.
+	// +optional
+	Requester string `json:"requester,omitempty"`
+}
+
+// IssuedRecord is the audit record of one issued certificate.
+type IssuedRecord struct {
+	// Request is the request the certificate was issued for.
+	Request RequestReference `json:"request"`
+	// Subject is the certificate's subject in RFC 2253 form.
+	// +optional
+	Subject string `json:"subject,omitempty"`
+	// SerialNumber is the certificate serial in colon-separated hex, as
+	// Vault and "openssl x509 -serial" (without colons) print it.
+	// +optional
+	SerialNumber string `json:"serialNumber,omitempty"`
+	// Fingerprint is "sha256:" and the hex SHA-256 of the DER certificate.
+	// +optional
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// NotAfter is the end of the certificate's validity.
+	// +optional
+	NotAfter *metav1.Time `json:"notAfter,omitempty"`
+	// Time is when the certificate was delivered.
+	Time metav1.Time `json:"time"`
+	// PolicyDigest is the digest of the policy that allowed it.
+	// +optional
+	PolicyDigest string `json:"policyDigest,omitempty"`
+	// VaultRequestID is Vault's request ID of the signing call, which joins
+	// Vault's audit log.
+	// +optional
+	VaultRequestID string `json:"vaultRequestID,omitempty"`
+}
+
+// DeniedRecord is the audit record of one refused request.
+type DeniedRecord struct {
+	// Request is the request that was refused.
+	Request RequestReference `json:"request"`
+	// Decision is "denied" (the policy refused the request; Vault was not
+	// called) or "verification_failed" (Vault's certificate failed the
+	// post-issuance check and was revoked).
+	// +optional
+	Decision string `json:"decision,omitempty"`
+	// Violations are the broken rules, at most 16, each "<rule>: <detail>".
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	Violations []string `json:"violations,omitempty"`
+	// Time is when the request was refused.
+	Time metav1.Time `json:"time"`
+	// PolicyDigest is the digest of the policy that refused it.
+	// +optional
+	PolicyDigest string `json:"policyDigest,omitempty"`
 }
 
 // VaultIntermediateClusterIssuerList is a list of VaultIntermediateClusterIssuers.

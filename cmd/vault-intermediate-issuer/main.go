@@ -73,6 +73,8 @@ type options struct {
 	clusterResourceNamespace string
 	maxRetryDuration         time.Duration
 	concurrentSignings       int
+	checkInterval            time.Duration
+	pprofAddr                string
 	showVersion              bool
 	zap                      zap.Options
 }
@@ -87,6 +89,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.clusterResourceNamespace, "cluster-resource-namespace", "cert-manager", "Namespace holding the Secrets (AppRole secret ID, CA bundles) that issuers reference. Secrets are read from nowhere else.")
 	fs.DurationVar(&o.maxRetryDuration, "max-retry-duration", 10*time.Minute, "How long a request failing with an unclassified error is retried before it is marked Failed. Vault outages never fail a request.")
 	fs.IntVar(&o.concurrentSignings, "concurrent-signings", 4, "Requests processed in parallel.")
+	fs.DurationVar(&o.checkInterval, "check-interval", 5*time.Minute, "How often every issuer is checked against Vault even when nothing changed (the VaultReady condition); 0 disables it.")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "", "Address to serve Go's pprof profiles on, for example 127.0.0.1:6060; empty disables them.")
 	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
 	o.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -125,6 +129,7 @@ func run(args []string, stdout io.Writer) error {
 		Scheme:                        scheme,
 		Metrics:                       metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress:        o.probeAddr,
+		PprofBindAddress:              o.pprofAddr,
 		LeaderElection:                o.leaderElect,
 		LeaderElectionID:              "vault-intermediate-issuer-leader",
 		LeaderElectionNamespace:       o.leaderElectionNamespace,
@@ -151,8 +156,8 @@ func run(args []string, stdout io.Writer) error {
 		FieldOwner:              fieldOwner,
 		MaxRetryDuration:        o.maxRetryDuration,
 		MaxConcurrentReconciles: o.concurrentSignings,
-		Check:                   s.Check,
-		Sign:                    s.Sign,
+		CheckInterval:           o.checkInterval,
+		Signer:                  s,
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return err
 	}

@@ -115,6 +115,39 @@ func (e *Env) ApplyBankIssuer(ctx context.Context, name string, mutate func(*v1a
 	return nil, errors.New("issuer-bank.yaml holds no VaultIntermediateClusterIssuer")
 }
 
+// IssuerCondition returns the issuer's condition of type t observed for its
+// current generation, or nil.
+func (e *Env) IssuerCondition(ctx context.Context, name, t string) (*metav1.Condition, error) {
+	iss := &v1alpha1.VaultIntermediateClusterIssuer{}
+	if err := e.Client.Get(ctx, client.ObjectKey{Name: name}, iss); err != nil {
+		return nil, err
+	}
+	for i := range iss.Status.Conditions {
+		if iss.Status.Conditions[i].Type == t && iss.Status.Conditions[i].ObservedGeneration == iss.Generation {
+			return &iss.Status.Conditions[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// WaitForVaultReady waits until the issuer's VaultReady condition has the
+// given reason ("Checked" when it can sign).
+func (e *Env) WaitForVaultReady(ctx context.Context, name, reason string, timeout time.Duration) (*metav1.Condition, error) {
+	var cond *metav1.Condition
+	err := WaitFor(ctx, timeout, 200*time.Millisecond, fmt.Sprintf("issuer %s VaultReady reason %s", name, reason), func(ctx context.Context) (bool, error) {
+		c, err := e.IssuerCondition(ctx, name, "VaultReady")
+		if err != nil || c == nil {
+			return false, err
+		}
+		cond = c
+		if c.Reason != reason {
+			return false, fmt.Errorf("VaultReady is %s: %s", c.Reason, c.Message)
+		}
+		return true, nil
+	})
+	return cond, err
+}
+
 // IssuerReady returns the issuer's Ready condition, or nil.
 func (e *Env) IssuerReady(ctx context.Context, name string) (*metav1.Condition, error) {
 	iss := &v1alpha1.VaultIntermediateClusterIssuer{}
@@ -129,8 +162,9 @@ func (e *Env) IssuerReady(ctx context.Context, name string) (*metav1.Condition, 
 	return nil, nil
 }
 
-// WaitFor polls check every interval until it returns true, an error, or
-// timeout passes.
+// WaitFor polls check every interval until it returns true or timeout
+// passes. An error with false is remembered and polling goes on (the object
+// may not exist yet); an error with true ends the wait with that error.
 func WaitFor(ctx context.Context, timeout, interval time.Duration, what string, check func(ctx context.Context) (bool, error)) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -139,11 +173,11 @@ func WaitFor(ctx context.Context, timeout, interval time.Duration, what string, 
 	var lastErr error
 	for {
 		done, err := check(ctx)
+		if done {
+			return err
+		}
 		if err != nil {
 			lastErr = err
-		}
-		if done {
-			return nil
 		}
 		select {
 		case <-ctx.Done():

@@ -21,10 +21,11 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
@@ -40,6 +41,9 @@ type Vault struct {
 	// Admin is a client authenticated with the root token, for setting Vault
 	// up and inspecting it; the issuer never uses it.
 	Admin *vaultapi.Client
+
+	binDir, artifacts string
+	opts              VaultOptions
 }
 
 type vaultReadyFile struct {
@@ -49,41 +53,204 @@ type vaultReadyFile struct {
 	Version   string `json:"version"`
 }
 
+// VaultOptions configure StartVaultWith.
+type VaultOptions struct {
+	// Name names the process and its log files; "openbao" when empty.
+	Name string
+	// Port to listen on; a free one when 0. A Vault that is restarted
+	// needs a fixed port, as issuers address it by URL.
+	Port int
+	// DataDir keeps storage on disk so that the server can be restarted
+	// with it; in memory when empty.
+	DataDir string
+	// TLSCertFile and TLSKeyFile serve HTTPS.
+	TLSCertFile, TLSKeyFile string
+	// CAPEM is the CA bundle the admin client trusts for HTTPS.
+	CAPEM []byte
+}
+
 // StartVault starts bin/openbao on a free loopback port.
 func StartVault(ctx context.Context, binDir, artifacts string) (*Vault, error) {
-	readyPath := filepath.Join(artifacts, "openbao-ready.json")
-	_ = os.Remove(readyPath)
-	p, err := StartProcess("openbao", artifacts, filepath.Join(binDir, "openbao"),
-		[]string{"--listen", "127.0.0.1:0", "--ready-file", readyPath}, nil)
-	if err != nil {
+	return StartVaultWith(ctx, binDir, artifacts, VaultOptions{})
+}
+
+// StartVaultWith starts bin/openbao as opts say.
+func StartVaultWith(ctx context.Context, binDir, artifacts string, opts VaultOptions) (*Vault, error) {
+	if opts.Name == "" {
+		opts.Name = "openbao"
+	}
+	v := &Vault{binDir: binDir, artifacts: artifacts, opts: opts}
+	if err := v.start(ctx); err != nil {
 		return nil, err
+	}
+	return v, nil
+}
+
+func (v *Vault) start(ctx context.Context) error {
+	opts := v.opts
+	readyPath := filepath.Join(v.artifacts, opts.Name+"-ready.json")
+	_ = os.Remove(readyPath)
+	listen := "127.0.0.1:" + strconv.Itoa(opts.Port)
+	args := []string{"--listen", listen, "--ready-file", readyPath}
+	if opts.DataDir != "" {
+		args = append(args, "--data-dir", opts.DataDir)
+	}
+	if opts.TLSCertFile != "" {
+		args = append(args, "--tls-cert-file", opts.TLSCertFile, "--tls-key-file", opts.TLSKeyFile)
+	}
+	p, err := StartProcess(opts.Name, v.artifacts, filepath.Join(v.binDir, "openbao"), args, nil)
+	if err != nil {
+		return err
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := waitForFile(waitCtx, p, readyPath); err != nil {
 		_ = p.Kill()
-		return nil, err
+		return err
 	}
 	data, err := os.ReadFile(readyPath)
 	if err != nil {
 		_ = p.Kill()
-		return nil, fmt.Errorf("reading %s: %w", readyPath, err)
+		return fmt.Errorf("reading %s: %w", readyPath, err)
 	}
 	var ready vaultReadyFile
 	if err := json.Unmarshal(data, &ready); err != nil {
 		_ = p.Kill()
-		return nil, fmt.Errorf("parsing %s: %w", readyPath, err)
+		return fmt.Errorf("parsing %s: %w", readyPath, err)
 	}
 	cfg := vaultapi.DefaultConfig()
 	cfg.Address = ready.Address
+	cfg.MaxRetries = 0
+	if len(opts.CAPEM) > 0 {
+		if err := cfg.ConfigureTLS(&vaultapi.TLSConfig{CACertBytes: opts.CAPEM}); err != nil {
+			_ = p.Kill()
+			return fmt.Errorf("configuring TLS of the Vault admin client: %w", err)
+		}
+	}
 	admin, err := vaultapi.NewClient(cfg)
 	if err != nil {
 		_ = p.Kill()
-		return nil, fmt.Errorf("creating the Vault admin client: %w", err)
+		return fmt.Errorf("creating the Vault admin client: %w", err)
 	}
 	admin.SetToken(ready.RootToken)
-	return &Vault{Address: ready.Address, RootToken: ready.RootToken, UnsealKey: ready.UnsealKey,
-		Version: ready.Version, Process: p, Admin: admin}, nil
+	v.Address, v.RootToken, v.UnsealKey, v.Version, v.Process, v.Admin =
+		ready.Address, ready.RootToken, ready.UnsealKey, ready.Version, p, admin
+	return nil
+}
+
+// Restart stops the server (if it runs) and starts it again with the same
+// options. With a DataDir and a fixed Port, it comes back with its storage
+// at the same address, unsealed.
+func (v *Vault) Restart(ctx context.Context) error {
+	if v.Process != nil && !v.Process.Exited() {
+		if err := v.Process.Stop(10 * time.Second); err != nil {
+			return fmt.Errorf("stopping %s: %w", v.opts.Name, err)
+		}
+	}
+	return v.start(ctx)
+}
+
+// Seal seals the server.
+func (v *Vault) Seal(ctx context.Context) error {
+	if err := v.Admin.Sys().SealWithContext(ctx); err != nil {
+		return fmt.Errorf("sealing %s: %w", v.opts.Name, err)
+	}
+	return nil
+}
+
+// Unseal unseals the server with its unseal key.
+func (v *Vault) Unseal(ctx context.Context) error {
+	st, err := v.Admin.Sys().UnsealWithContext(ctx, v.UnsealKey)
+	if err != nil {
+		return fmt.Errorf("unsealing %s: %w", v.opts.Name, err)
+	}
+	if st.Sealed {
+		return fmt.Errorf("%s is still sealed after the unseal key was given", v.opts.Name)
+	}
+	return nil
+}
+
+// GenerateRoot enables a PKI mount with the given max lease TTL and
+// generates an internal RSA root CA in it.
+func (v *Vault) GenerateRoot(ctx context.Context, mount, commonName, maxLeaseTTL string) (*x509.Certificate, error) {
+	if err := v.Admin.Sys().MountWithContext(ctx, mount, &vaultapi.MountInput{Type: "pki",
+		Config: vaultapi.MountConfigInput{MaxLeaseTTL: maxLeaseTTL}}); err != nil {
+		return nil, fmt.Errorf("enabling the PKI engine at %s: %w", mount, err)
+	}
+	root, err := v.Admin.Logical().WriteWithContext(ctx, mount+"/root/generate/internal", map[string]any{
+		"common_name": commonName,
+		"ttl":         "87600h",
+		"key_type":    "rsa",
+		"key_bits":    2048,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("generating the root CA in %s: %w", mount, err)
+	}
+	return parseCertField(root, "certificate")
+}
+
+func parseCertField(s *vaultapi.Secret, key string) (*x509.Certificate, error) {
+	if s == nil || s.Data == nil {
+		return nil, fmt.Errorf("Vault answered without %s", key)
+	}
+	text, _ := s.Data[key].(string)
+	block, _ := pem.Decode([]byte(text))
+	if block == nil {
+		return nil, fmt.Errorf("%s in Vault's answer is not PEM", key)
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", key, err)
+	}
+	return cert, nil
+}
+
+// AppRole is the role ID and a secret ID of an AppRole role.
+type AppRole struct {
+	Name     string
+	RoleID   string
+	SecretID string
+}
+
+// CreateAppRole enables AppRole if needed and creates a role whose tokens
+// may only call create/update on paths (a policy "<name>-sign-intermediate").
+// tokenTTL and tokenMaxTTL are Vault durations; a periodic or
+// non-renewable token is not asked for.
+func (v *Vault) CreateAppRole(ctx context.Context, name string, paths []string, tokenTTL, tokenMaxTTL string) (*AppRole, error) {
+	sys := v.Admin.Sys()
+	auths, err := sys.ListAuthWithContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing auth mounts: %w", err)
+	}
+	if _, ok := auths["approle/"]; !ok {
+		if err := sys.EnableAuthWithOptionsWithContext(ctx, "approle", &vaultapi.EnableAuthOptions{Type: "approle"}); err != nil {
+			return nil, fmt.Errorf("enabling AppRole: %w", err)
+		}
+	}
+	policyName := name + "-sign-intermediate"
+	var policy strings.Builder
+	for _, path := range paths {
+		fmt.Fprintf(&policy, "path %q {\n  capabilities = [\"create\", \"update\"]\n}\n", path)
+	}
+	if err := sys.PutPolicyWithContext(ctx, policyName, policy.String()); err != nil {
+		return nil, fmt.Errorf("writing policy %s: %w", policyName, err)
+	}
+	if _, err := v.Admin.Logical().WriteWithContext(ctx, "auth/approle/role/"+name, map[string]any{
+		"token_policies": []string{policyName},
+		"token_ttl":      tokenTTL,
+		"token_max_ttl":  tokenMaxTTL,
+	}); err != nil {
+		return nil, fmt.Errorf("creating AppRole role %s: %w", name, err)
+	}
+	roleID, err := v.Admin.Logical().ReadWithContext(ctx, "auth/approle/role/"+name+"/role-id")
+	if err != nil {
+		return nil, fmt.Errorf("reading the role ID of %s: %w", name, err)
+	}
+	secretID, err := v.NewSecretID(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return &AppRole{Name: name, RoleID: roleID.Data["role_id"].(string), SecretID: secretID}, nil
 }
 
 // PKI is the bank's Vault PKI set-up: a root CA in a PKI mount and an AppRole
@@ -100,63 +267,17 @@ type PKI struct {
 // with an internal root, an AppRole auth mount, a policy allowing only
 // <mount>/root/sign-intermediate, and an AppRole role with that policy.
 func (v *Vault) SetUpBankPKI(ctx context.Context, mount, roleName string) (*PKI, error) {
-	sys := v.Admin.Sys()
-	if err := sys.MountWithContext(ctx, mount, &vaultapi.MountInput{Type: "pki",
-		Config: vaultapi.MountConfigInput{MaxLeaseTTL: "87600h"}}); err != nil {
-		return nil, fmt.Errorf("enabling the PKI engine at %s: %w", mount, err)
-	}
-	root, err := v.Admin.Logical().WriteWithContext(ctx, mount+"/root/generate/internal", map[string]any{
-		"common_name": "Golem Trust Root CA",
-		"issuer_name": "golem-trust-root",
-		"ttl":         "87600h",
-		"key_type":    "rsa",
-		"key_bits":    2048,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("generating the root CA in %s: %w", mount, err)
-	}
-	rootPEM, _ := root.Data["certificate"].(string)
-	block, _ := pem.Decode([]byte(rootPEM))
-	if block == nil {
-		return nil, errors.New("the root CA Vault generated is not PEM")
-	}
-	rootCert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("parsing the root CA: %w", err)
-	}
-	auths, err := sys.ListAuthWithContext(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("listing auth mounts: %w", err)
-	}
-	if _, ok := auths["approle/"]; !ok {
-		if err := sys.EnableAuthWithOptionsWithContext(ctx, "approle", &vaultapi.EnableAuthOptions{Type: "approle"}); err != nil {
-			return nil, fmt.Errorf("enabling AppRole: %w", err)
-		}
-	}
-	policyName := roleName + "-sign-intermediate"
-	policy := fmt.Sprintf("path %q {\n  capabilities = [\"create\", \"update\"]\n}\n", mount+"/root/sign-intermediate")
-	// The post-issuance check revokes certificates that fail it.
-	policy += fmt.Sprintf("path %q {\n  capabilities = [\"create\", \"update\"]\n}\n", mount+"/revoke")
-	if err := sys.PutPolicyWithContext(ctx, policyName, policy); err != nil {
-		return nil, fmt.Errorf("writing policy %s: %w", policyName, err)
-	}
-	if _, err := v.Admin.Logical().WriteWithContext(ctx, "auth/approle/role/"+roleName, map[string]any{
-		"token_policies": []string{policyName},
-		"token_ttl":      "1h",
-		"token_max_ttl":  "2h",
-	}); err != nil {
-		return nil, fmt.Errorf("creating AppRole role %s: %w", roleName, err)
-	}
-	roleID, err := v.Admin.Logical().ReadWithContext(ctx, "auth/approle/role/"+roleName+"/role-id")
-	if err != nil {
-		return nil, fmt.Errorf("reading the role ID of %s: %w", roleName, err)
-	}
-	secretID, err := v.NewSecretID(ctx, roleName)
+	rootCert, err := v.GenerateRoot(ctx, mount, "Golem Trust Root CA", "87600h")
 	if err != nil {
 		return nil, err
 	}
-	return &PKI{Mount: mount, Root: rootCert, RoleName: roleName,
-		RoleID: roleID.Data["role_id"].(string), SecretID: secretID}, nil
+	// The post-issuance check revokes certificates that fail it, hence
+	// the revoke path.
+	role, err := v.CreateAppRole(ctx, roleName, []string{mount + "/root/sign-intermediate", mount + "/revoke"}, "1h", "2h")
+	if err != nil {
+		return nil, err
+	}
+	return &PKI{Mount: mount, Root: rootCert, RoleName: roleName, RoleID: role.RoleID, SecretID: role.SecretID}, nil
 }
 
 // NewSecretID creates a new secret ID for the AppRole role.

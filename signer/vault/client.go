@@ -42,7 +42,32 @@ const (
 	opSign         = "sign-intermediate"
 	opRevoke       = "revoke"
 	opRevokeToken  = "revoke-token"
+	opRenewToken   = "renew-token"
 )
+
+// Observer is told about every Vault call, for metrics. Implementations must
+// be safe for concurrent use and fast.
+type Observer interface {
+	// VaultCall reports one HTTP call: its operation, the HTTP status (0
+	// when Vault did not answer) and how long it took.
+	VaultCall(issuer, op string, code int, took time.Duration)
+	// VaultLogin reports one AppRole login attempt: "success" or the
+	// failure class.
+	VaultLogin(issuer, result string)
+	// VaultTokenTTL reports the TTL of the token just obtained or renewed.
+	VaultTokenTTL(issuer string, ttl time.Duration)
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithObserver reports the client's calls to obs under the issuer's name.
+func WithObserver(issuer string, obs Observer) Option {
+	return func(c *Client) {
+		c.issuer = issuer
+		c.obs = obs
+	}
+}
 
 // Config is how to reach one Vault PKI mount.
 type Config struct {
@@ -78,8 +103,17 @@ func (c Credentials) fingerprint() [32]byte {
 	return sha256.Sum256([]byte(c.RoleID + "\x00" + c.SecretID))
 }
 
-// renewAt is the share of a token's TTL after which a new token is obtained.
+// renewAt is the share of a token's TTL after which it is renewed (or, when
+// not renewable, replaced by a new login).
 const renewAt = 0.8
+
+// Login backoff after a rejected AppRole login with unchanged credentials:
+// repeated failures would trip Vault's AppRole lockout, which then rejects
+// the right secret ID too.
+const (
+	loginBackoffMin = 5 * time.Second
+	loginBackoffMax = 5 * time.Minute
+)
 
 // Client talks to one Vault PKI mount with one cached AppRole token. It is
 // safe for concurrent use; logins are serialised so that concurrent signings
@@ -89,17 +123,30 @@ type Client struct {
 	api *vaultapi.Client
 	now func() time.Time
 
+	issuer string
+	obs    Observer
+
 	mu         sync.Mutex
 	token      string
-	tokenUntil time.Time // when the token must be replaced (renewAt of its TTL)
+	renewable  bool
+	grantedTTL time.Duration // the TTL the login granted
+	refreshAt  time.Time     // renewAt of the current TTL: renew or log in again
+	expiresAt  time.Time     // when the token expires
 	credsFP    [32]byte
 	logins     int
+	renewals   int
+
+	// The last rejected login, for the backoff.
+	failedFP       [32]byte
+	failedLogins   int
+	loginErr       error
+	loginRetryFrom time.Time
 }
 
 // NewClient builds a client for cfg. It does not contact Vault. The Vault
 // API client's environment variables (VAULT_TOKEN, VAULT_SKIP_VERIFY, ...)
 // are deliberately ignored: everything comes from the issuer's spec.
-func NewClient(cfg Config) (*Client, error) {
+func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
 	}
@@ -145,7 +192,11 @@ func NewClient(cfg Config) (*Client, error) {
 	if cfg.Namespace != "" {
 		api.SetNamespace(cfg.Namespace)
 	}
-	return &Client{cfg: cfg, api: api, now: time.Now}, nil
+	c := &Client{cfg: cfg, api: api, now: time.Now}
+	for _, opt := range opts {
+		opt(c)
+	}
+	return c, nil
 }
 
 // SignPath is the Vault path that signs intermediates for this mount and
@@ -164,19 +215,103 @@ func (c *Client) Logins() int {
 	return c.logins
 }
 
+// Renewals returns how many times this client renewed its token.
+func (c *Client) Renewals() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.renewals
+}
+
 // ensureToken returns a usable token: the cached one while it is fresh and
-// the credentials are unchanged, otherwise a new one from an AppRole login.
-func (c *Client) ensureToken(ctx context.Context, creds Credentials, force bool) (string, error) {
+// the credentials are unchanged; the cached one renewed when it is renewable
+// and due; otherwise a new one from an AppRole login.
+func (c *Client) ensureToken(ctx context.Context, creds Credentials) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	fp := creds.fingerprint()
-	if !force && c.token != "" && fp == c.credsFP && c.now().Before(c.tokenUntil) {
-		return c.token, nil
+	now := c.now()
+	if c.token != "" && fp == c.credsFP {
+		if now.Before(c.refreshAt) {
+			return c.token, nil
+		}
+		if c.renewable && now.Before(c.expiresAt) && c.renewLocked(ctx) == nil {
+			return c.token, nil
+		}
+	}
+	if c.loginErr != nil && fp == c.failedFP && now.Before(c.loginRetryFrom) {
+		// Same credentials that were just rejected: do not hammer Vault
+		// (and its lockout) before the backoff has passed.
+		return "", c.loginErr
 	}
 	return c.loginLocked(ctx, creds, fp)
 }
 
+// renewLocked renews the cached token. It fails, so that the caller logs in
+// instead, when Vault grants less than half the original TTL: the token is
+// close to its max TTL and renewing again would only shorten the intervals.
+func (c *Client) renewLocked(ctx context.Context) error {
+	tok := c.token
+	var secret *vaultapi.Secret
+	err := c.call(ctx, tok, opRenewToken, func(ctx context.Context, api *vaultapi.Client) error {
+		var err error
+		secret, err = api.Auth().Token().RenewSelfWithContext(ctx, int(c.grantedTTL/time.Second))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if secret == nil || secret.Auth == nil {
+		return errors.New("Vault answered the token renewal without auth data")
+	}
+	ttl := time.Duration(secret.Auth.LeaseDuration) * time.Second
+	if ttl < c.grantedTTL/2 {
+		return fmt.Errorf("the token is near its max TTL (renewed for %s)", ttl)
+	}
+	now := c.now()
+	c.renewals++
+	c.renewable = secret.Auth.Renewable
+	c.refreshAt = now.Add(time.Duration(float64(ttl) * renewAt))
+	c.expiresAt = now.Add(ttl)
+	if c.obs != nil {
+		c.obs.VaultTokenTTL(c.issuer, ttl)
+	}
+	return nil
+}
+
 func (c *Client) loginLocked(ctx context.Context, creds Credentials, fp [32]byte) (string, error) {
+	tok, err := c.doLogin(ctx, creds, fp)
+	if c.obs != nil {
+		result := "success"
+		if err != nil {
+			result = string(ClassOf(err))
+		}
+		c.obs.VaultLogin(c.issuer, result)
+	}
+	if err != nil && ClassOf(err) == ClassAuthFailed {
+		if c.failedFP != fp {
+			c.failedFP, c.failedLogins = fp, 0
+		}
+		c.failedLogins++
+		wait := loginBackoffMin << min(c.failedLogins-1, 10)
+		wait = min(wait, loginBackoffMax)
+		c.loginRetryFrom = c.now().Add(wait)
+		var ve *Error
+		if errors.As(err, &ve) {
+			cp := *ve
+			cp.Message += fmt.Sprintf(" (these credentials are not tried again for %s, to stay clear of Vault's AppRole lockout; a changed secret ID is tried at once)", wait)
+			c.loginErr = &cp
+		} else {
+			c.loginErr = err
+		}
+		return "", c.loginErr
+	}
+	if err == nil {
+		c.loginErr, c.failedLogins = nil, 0
+	}
+	return tok, err
+}
+
+func (c *Client) doLogin(ctx context.Context, creds Credentials, fp [32]byte) (string, error) {
 	if creds.RoleID == "" || creds.SecretID == "" {
 		return "", &Error{Class: ClassAuthFailed, Op: opLogin, Message: "the AppRole role ID or secret ID is empty"}
 	}
@@ -193,24 +328,50 @@ func (c *Client) loginLocked(ctx context.Context, creds Credentials, fp [32]byte
 	clone.ClearToken()
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
+	start := time.Now()
 	secret, err := clone.Auth().Login(ctx, auth)
+	err = classify(opLogin, err)
+	c.observe(opLogin, err, start)
 	if err != nil {
-		return "", classify(opLogin, err)
+		return "", err
 	}
 	if secret == nil || secret.Auth == nil || secret.Auth.ClientToken == "" {
 		return "", &Error{Class: ClassAuthFailed, Op: opLogin, Message: "Vault answered the AppRole login without a token"}
 	}
 	ttl := time.Duration(secret.Auth.LeaseDuration) * time.Second
+	renewable := secret.Auth.Renewable
 	if ttl <= 0 {
 		// A token without a TTL (root-like) is still replaced hourly so a
 		// revoked token cannot linger.
-		ttl = time.Hour
+		ttl, renewable = time.Hour, false
 	}
+	now := c.now()
 	c.logins++
 	c.token = secret.Auth.ClientToken
-	c.tokenUntil = c.now().Add(time.Duration(float64(ttl) * renewAt))
+	c.renewable = renewable
+	c.grantedTTL = ttl
+	c.refreshAt = now.Add(time.Duration(float64(ttl) * renewAt))
+	c.expiresAt = now.Add(ttl)
 	c.credsFP = fp
+	if c.obs != nil {
+		c.obs.VaultTokenTTL(c.issuer, ttl)
+	}
 	return c.token, nil
+}
+
+func (c *Client) observe(op string, err error, start time.Time) {
+	if c.obs == nil {
+		return
+	}
+	code := http.StatusOK
+	if err != nil {
+		code = 0
+		var ve *Error
+		if errors.As(err, &ve) {
+			code = ve.StatusCode
+		}
+	}
+	c.obs.VaultCall(c.issuer, op, code, time.Since(start))
 }
 
 // invalidate drops the cached token if it is still tok, so the next call logs
@@ -227,7 +388,7 @@ func (c *Client) invalidate(tok string) {
 // token that should be valid (revoked, expired early), logs in again once and
 // retries.
 func (c *Client) withToken(ctx context.Context, creds Credentials, op string, fn func(ctx context.Context, api *vaultapi.Client) error) error {
-	tok, err := c.ensureToken(ctx, creds, false)
+	tok, err := c.ensureToken(ctx, creds)
 	if err != nil {
 		return err
 	}
@@ -236,7 +397,7 @@ func (c *Client) withToken(ctx context.Context, creds Credentials, op string, fn
 		return err
 	}
 	c.invalidate(tok)
-	fresh, loginErr := c.ensureToken(ctx, creds, false)
+	fresh, loginErr := c.ensureToken(ctx, creds)
 	if loginErr != nil {
 		return loginErr
 	}
@@ -254,13 +415,16 @@ func (c *Client) call(ctx context.Context, tok, op string, fn func(ctx context.C
 	api.SetToken(tok)
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	return classify(op, fn(ctx, api))
+	start := time.Now()
+	err = classify(op, fn(ctx, api))
+	c.observe(op, err, start)
+	return err
 }
 
 // Login makes sure the client holds a valid token for creds, logging in when
 // needed.
 func (c *Client) Login(ctx context.Context, creds Credentials) error {
-	_, err := c.ensureToken(ctx, creds, false)
+	_, err := c.ensureToken(ctx, creds)
 	return err
 }
 

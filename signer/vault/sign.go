@@ -19,8 +19,10 @@ package vault
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -66,10 +68,10 @@ type SignResponse struct {
 	Warnings []string
 }
 
-// params builds the sign-intermediate parameters. Field names are those of
+// Params builds the sign-intermediate parameters. Field names are those of
 // Vault's PKI engine (path_sign_issuers.go, fields.go) in the versions this
 // project supports.
-func (r SignRequest) params() map[string]any {
+func (r SignRequest) Params() map[string]any {
 	p := map[string]any{
 		"csr":                  string(r.CSRPEM),
 		"common_name":          r.Subject.CommonName,
@@ -123,7 +125,7 @@ func (c *Client) SignIntermediate(ctx context.Context, creds Credentials, req Si
 	path := c.SignPath()
 	var resp *SignResponse
 	err := c.withToken(ctx, creds, opSign, func(ctx context.Context, api *vaultapi.Client) error {
-		secret, err := api.Logical().WriteWithContext(ctx, path, req.params())
+		secret, err := api.Logical().WriteWithContext(ctx, path, req.Params())
 		if err != nil {
 			return err
 		}
@@ -279,4 +281,24 @@ func EncodePEM(certs ...*x509.Certificate) []byte {
 		_ = pem.Encode(&buf, &pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
 	}
 	return buf.Bytes()
+}
+
+// Fingerprint is "sha256:" and the lowercase hex SHA-256 of cert's DER, the
+// form status, Events and the audit log use.
+func Fingerprint(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.Raw)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// RootOf follows issuer signatures from cert through chain to the
+// self-signed root; cert itself when it is self-signed.
+func RootOf(cert *x509.Certificate, chain []*x509.Certificate) (*x509.Certificate, error) {
+	if isSelfSigned(cert) {
+		return cert, nil
+	}
+	c, err := BuildChain(cert, chain)
+	if err != nil {
+		return nil, err
+	}
+	return c.Root, nil
 }
