@@ -73,8 +73,8 @@ func policyRequest(obj signer.CertificateRequestObject) (policy.Request, Request
 			d, err := time.ParseDuration(v)
 			if err != nil {
 				return policy.Request{}, RequestRef{Kind: "CertificateSigningRequest", Name: csr.Name, UID: csr.UID,
-					Requester: csr.Spec.Username, Object: csr}, fmt.Errorf("annotation %s=%s is not a duration: %w",
-					experimentalapi.CertificateSigningRequestDurationAnnotationKey, strconv.Quote(v), err)
+						Requester: csr.Spec.Username, Object: csr}, fmt.Errorf("annotation %s=%s is not a duration: %w",
+						experimentalapi.CertificateSigningRequestDurationAnnotationKey, strconv.Quote(v), err)
 			}
 			req.Duration = &d
 		}
