@@ -150,6 +150,6 @@ type Recorder interface {
 type nopRecorder struct{}
 
 func (nopRecorder) VaultState(context.Context, *v1alpha1.VaultIntermediateClusterIssuer, error) {}
-func (nopRecorder) Decided(context.Context, *v1alpha1.VaultIntermediateClusterIssuer, Outcome) {}
+func (nopRecorder) Decided(context.Context, *v1alpha1.VaultIntermediateClusterIssuer, Outcome)  {}
 func (nopRecorder) VaultWarnings(context.Context, *v1alpha1.VaultIntermediateClusterIssuer, RequestRef, []string) {
 }
