@@ -319,4 +319,3 @@ func colonSerial(cert *x509.Certificate) string {
 	}
 	return strings.Join(parts, ":")
 }
-
