@@ -280,4 +280,23 @@ func TestIssuerReadiness(t *testing.T) {
 	if strings.Contains(cond.Message, "00000000-0000-0000-0000-000000000000") {
 		t.Errorf("the condition leaks the secret ID: %q", cond.Message)
 	}
+	vaultReady, err := stack.WaitForVaultReady(ctx, "wrong-secret-id", "AuthFailed", 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("VaultReady: %s: %s", vaultReady.Reason, vaultReady.Message)
+
+	// Rejected credentials are not retried at the pace of issuer-lib's
+	// requeues: the login backoff (5s, 10s, 20s, ...) keeps the attempts
+	// few, so that Vault's AppRole lockout is not tripped.
+	time.Sleep(12 * time.Second)
+	samples, err := stack.IssuerMetrics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attempts := env.Sum(samples, "vault_intermediate_issuer_vault_logins_total", map[string]string{"issuer": "wrong-secret-id"})
+	t.Logf("login attempts with the wrong secret ID in the first ~12s: %v", attempts)
+	if attempts < 1 || attempts > 3 {
+		t.Errorf("%v login attempts with rejected credentials in ~12s; the backoff allows at most 3", attempts)
+	}
 }

@@ -240,6 +240,9 @@ func (e *Env) WriteAppRoleSecret(ctx context.Context, roleID, secretID string) e
 	return nil
 }
 
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort() (int, error) { return freePort() }
+
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
