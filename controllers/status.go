@@ -20,6 +20,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -133,6 +134,7 @@ func (w *statusWriter) apply(ctx context.Context, iss *v1alpha1.VaultIntermediat
 	}
 	if st.PolicyDigest != "" {
 		status["policyDigest"] = st.PolicyDigest
+		status["policyDigestShort"] = shortDigest(st.PolicyDigest)
 	}
 	if st.LastIssued != nil {
 		status["lastIssued"] = st.LastIssued
@@ -163,4 +165,13 @@ func (w *statusWriter) apply(ctx context.Context, iss *v1alpha1.VaultIntermediat
 		return fmt.Errorf("applying the status of issuer %s: %w", iss.Name, err)
 	}
 	return nil
+}
+
+// shortDigest is the first 12 hex digits of a "sha256:<hex>" digest.
+func shortDigest(d string) string {
+	d = strings.TrimPrefix(d, "sha256:")
+	if len(d) > 12 {
+		d = d[:12]
+	}
+	return d
 }

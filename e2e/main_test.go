@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,5 +62,22 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "the bank issuer did not become Ready: %v (condition: %+v)\n", err, cond)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	if code != 0 {
+		return code
+	}
+	// The whole run is over: prove that no secret reached a log line, an
+	// Event or a status field.
+	scanCtx, cancelScan := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancelScan()
+	leaks, err := scanForSecrets(scanCtx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "scanning for leaked secrets:", err)
+		return 1
+	}
+	if len(leaks) > 0 {
+		fmt.Fprintf(os.Stderr, "secrets leaked into logs, Events or status:\n  %s\n", strings.Join(leaks, "\n  "))
+		return 1
+	}
+	return 0
 }

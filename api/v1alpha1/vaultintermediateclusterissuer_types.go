@@ -39,7 +39,7 @@ const IssuerTypeIdentifier = "vaultintermediateclusterissuers.pki.golemtrust.am"
 // +kubebuilder:printcolumn:name="Ready",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].status"
 // +kubebuilder:printcolumn:name="Vault",type="string",JSONPath=".status.conditions[?(@.type==\"VaultReady\")].reason"
 // +kubebuilder:printcolumn:name="Server",type="string",JSONPath=".spec.vault.server"
-// +kubebuilder:printcolumn:name="Policy",type="string",JSONPath=".status.policyDigest"
+// +kubebuilder:printcolumn:name="Policy",type="string",JSONPath=".status.policyDigestShort"
 // +kubebuilder:printcolumn:name="Last Issued",type="date",JSONPath=".status.lastIssued.time"
 // +kubebuilder:printcolumn:name="Last Denied",type="date",JSONPath=".status.lastDenied.time"
 // +kubebuilder:printcolumn:name="Message",type="string",priority=1,JSONPath=".status.conditions[?(@.type==\"Ready\")].message"
@@ -519,6 +519,12 @@ type VaultIntermediateClusterIssuerStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=71
 	PolicyDigest string `json:"policyDigest,omitempty"`
+
+	// PolicyDigestShort is the first 12 hex digits of policyDigest, for
+	// display (kubectl get).
+	// +optional
+	// +kubebuilder:validation:MaxLength=12
+	PolicyDigestShort string `json:"policyDigestShort,omitempty"`
 
 	// LastIssued describes the newest certificate this issuer delivered.
 	// +optional

@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
@@ -286,7 +287,47 @@ func (v *Vault) NewSecretID(ctx context.Context, roleName string) (string, error
 	if err != nil {
 		return "", fmt.Errorf("creating a secret ID for %s: %w", roleName, err)
 	}
-	return s.Data["secret_id"].(string), nil
+	id := s.Data["secret_id"].(string)
+	secretsMu.Lock()
+	createdSecrets = append(createdSecrets, id)
+	if acc, ok := s.Data["secret_id_accessor"].(string); ok {
+		createdSecrets = append(createdSecrets, acc)
+	}
+	secretsMu.Unlock()
+	return id, nil
+}
+
+var (
+	secretsMu      sync.Mutex
+	createdSecrets []string
+)
+
+// CreatedSecrets returns every secret ID (and secret ID accessor) created
+// through NewSecretID in this process, for scans that prove none of them
+// leaked into logs, Events or status.
+func CreatedSecrets() []string {
+	secretsMu.Lock()
+	defer secretsMu.Unlock()
+	return append([]string(nil), createdSecrets...)
+}
+
+// TokenAccessors lists the accessors of every token Vault holds.
+func (v *Vault) TokenAccessors(ctx context.Context) ([]string, error) {
+	s, err := v.Admin.Logical().ListWithContext(ctx, "auth/token/accessors")
+	if err != nil {
+		return nil, fmt.Errorf("listing token accessors: %w", err)
+	}
+	if s == nil || s.Data == nil {
+		return nil, nil
+	}
+	keys, _ := s.Data["keys"].([]any)
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if str, ok := k.(string); ok {
+			out = append(out, str)
+		}
+	}
+	return out, nil
 }
 
 // IssuedSerials lists the serial numbers of every certificate the mount has
