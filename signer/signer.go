@@ -269,19 +269,20 @@ func describeRequest(o *Outcome, d policy.Decision) {
 	o.SANs = append(o.SANs, d.CSR.EmailAddresses...)
 }
 
-// violations renders errs as "<field>: <detail>" and their rule names, both
-// capped.
+// violations renders errs as "<field>: <detail>", capped, and returns the
+// rule name of every one of them (metrics count them all).
 func violations(errs field.ErrorList) (lines, rules []string) {
 	for _, e := range errs {
 		if e == nil {
 			continue
 		}
-		if len(lines) == maxDeniedViolations {
-			lines = append(lines[:maxDeniedViolations-1], fmt.Sprintf("... and %d more", len(errs)-maxDeniedViolations+1))
-			break
-		}
-		lines = append(lines, policy.FormatViolations(field.ErrorList{e}))
 		rules = append(rules, policy.Rule(e))
+		if len(lines) < maxDeniedViolations {
+			lines = append(lines, policy.FormatViolations(field.ErrorList{e}))
+		}
+	}
+	if extra := len(rules) - len(lines); extra > 0 {
+		lines[len(lines)-1] = fmt.Sprintf("... and %d more", extra+1)
 	}
 	return lines, rules
 }
