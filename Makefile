@@ -41,6 +41,11 @@ build: $(BIN)/vault-intermediate-issuer ## Build the controller binary into bin/
 $(BIN)/vault-intermediate-issuer: $(shell find api signer controllers cmd -name '*.go' -not -name '*_test.go') go.mod go.sum
 	$(GO_BUILD) -ldflags "-s -w -X main.version=$(VERSION)" -o $@ ./cmd/vault-intermediate-issuer
 
+# The same controller with fault injection points compiled in, for the fault
+# drills only (never shipped).
+$(BIN)/vault-intermediate-issuer-faultinjection: $(shell find api signer controllers cmd -name '*.go' -not -name '*_test.go') go.mod go.sum
+	$(GO_BUILD) -tags faultinjection -ldflags "-s -w -X main.version=$(VERSION)-faultinjection" -o $@ ./cmd/vault-intermediate-issuer
+
 .PHONY: tools
 tools: $(TOOLS) ## Build the test servers and code generators into bin/ (cached).
 
@@ -105,9 +110,15 @@ test: verify test-unit test-e2e ## Run every test: generated-file checks, unit a
 test-unit: ## Unit tests, table tests and fuzz seed corpora (no servers).
 	$(GO) test -count=1 ./...
 
+# The suites run one after another (-p 1): each starts a stack of its own,
+# and two on two cores would measure the machine, not the code.
 .PHONY: test-e2e
-test-e2e: tools build ## End-to-end tests on the real stack (etcd, kube-apiserver, OpenBao, cert-manager).
-	cd e2e && $(GO) test -count=1 -timeout 20m -v ./...
+test-e2e: tools build $(BIN)/vault-intermediate-issuer-faultinjection ## End-to-end tests and fault drills on the real stack (etcd, kube-apiserver, OpenBao, cert-manager).
+	cd e2e && $(GO) test -count=1 -p 1 -timeout 40m -v ./...
+
+.PHONY: test-soak
+test-soak: tools build $(BIN)/vault-intermediate-issuer-faultinjection ## The fault drills scaled up (more requests, longer runs).
+	cd e2e && FAULTS_SOAK=1 $(GO) test -count=1 -timeout 90m -v ./faults/
 
 .PHONY: bench
 bench: ## Go benchmarks of policy evaluation and CSR parsing.

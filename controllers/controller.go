@@ -93,6 +93,8 @@ func (r *Issuer) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 		lastVault: map[string]string{},
 	}
 	r.Signer.VaultObserver = r.Metrics
+	r.Signer.Journal = &requestJournal{client: mgr.GetClient(), fieldOwner: r.FieldOwner + "-journal",
+		log: mgr.GetLogger().WithName("journal"), now: time.Now}
 
 	combined := &issuerlib.CombinedController{
 		ClusterIssuerTypes: []issuerapi.Issuer{&v1alpha1.VaultIntermediateClusterIssuer{}},

@@ -22,10 +22,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	"github.com/cert-manager/issuer-lib/controllers/signer"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -58,11 +60,16 @@ type Signer struct {
 	// VaultObserver is told about every Vault call, for metrics; nil
 	// observes nothing.
 	VaultObserver vault.Observer
+	// Journal remembers the serial Vault issued for each request, so that a
+	// request is never signed twice; nil keeps it in memory only.
+	Journal Journal
 	// Now returns the current time; the post-issuance check compares
 	// validity against it.
 	Now func() time.Time
 
-	clients clientCache
+	clients     clientCache
+	journalOnce sync.Once
+	memJournal  *memoryJournal
 }
 
 // Check proves the issuer can sign: its policy is valid, the AppRole login
@@ -150,7 +157,17 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 		// the issuer goes not Ready and the request waits for it.
 		return signer.PEMBundle{}, signer.IssuerError{Err: err}
 	}
-	resp, err := vc.SignIntermediate(ctx, creds, signRequest(req.CSR, decision))
+	alreadyDelivered := s.journal().lookup(ref).delivered
+	resp, recovered, err := s.recoverFromJournal(ctx, vc, creds, ref, decision)
+	if err == nil && resp == nil {
+		s.journal().Intent(ctx, ref, s.now())
+		resp, err = vc.SignIntermediate(ctx, creds, signRequest(req.CSR, decision))
+		if err == nil {
+			faultPoint("kill-after-vault-answer")
+			s.journal().Record(ctx, ref, resp.SerialNumber)
+			faultPoint("kill-after-journal-record")
+		}
+	}
 	if err != nil {
 		classified := classifySignError(err)
 		var permanent signer.PermanentError
@@ -163,6 +180,9 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 	}
 	rec.VaultState(ctx, iss, nil)
 	logger = logger.WithValues("serial", resp.SerialNumber, "vaultRequestID", resp.RequestID)
+	if recovered && !alreadyDelivered {
+		logger.Info("reusing the certificate Vault issued for this request in an earlier attempt whose answer was lost, instead of signing again")
+	}
 	if len(resp.Warnings) > 0 {
 		warnings := make([]string, 0, len(resp.Warnings))
 		for _, w := range resp.Warnings {
@@ -189,7 +209,10 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 	failed := policy.Verify(&iss.Spec.Policy, decision, resp.Certificate, issuingCA, s.now())
 	if len(failed) == 0 && chainErr == nil && pinErr == nil {
 		out.Decision = DecisionIssued
-		rec.Decided(ctx, iss, out)
+		if !alreadyDelivered {
+			rec.Decided(ctx, iss, out)
+		}
+		s.journal().delivered(ref, resp.SerialNumber)
 		logger.V(1).Info("signed intermediate", "notAfter", resp.Certificate.NotAfter.UTC().Format(time.RFC3339))
 		return signer.PEMBundle{
 			ChainPEM: vault.EncodePEM(chain.Intermediates...),
@@ -293,6 +316,70 @@ func reconcileTimeout(iss *v1alpha1.VaultIntermediateClusterIssuer) time.Duratio
 		per = t.Duration
 	}
 	return callsPerReconcile * per
+}
+
+// recoveryWindow is how far before the journaled intent a certificate's
+// NotBefore may lie and still be taken for the lost answer: Vault backdates
+// NotBefore (30s by default), and clocks differ.
+const recoveryWindow = 5 * time.Minute
+
+// recoverFromJournal returns the certificate Vault already issued for the
+// request in an earlier attempt whose answer was never delivered: read back
+// by the journaled serial, or found by the request's public key when only the
+// intent was journaled. nil means the request must be signed.
+func (s *Signer) recoverFromJournal(ctx context.Context, vc *vault.Client, creds vault.Credentials, ref RequestRef, d policy.Decision) (*vault.SignResponse, bool, error) {
+	logger := log.FromContext(ctx)
+	entry := s.journal().lookup(ref)
+	var (
+		serial string
+		issued *vault.IssuedCertificate
+		err    error
+	)
+	switch {
+	case entry.serial != "":
+		serial = entry.serial
+		issued, err = vc.ReadCertificate(ctx, serial)
+		if vault.ClassOf(err) == vault.ClassNotFound {
+			return nil, false, nil // not in this mount (the issuer was re-pointed): sign anew
+		}
+	case !entry.intent.IsZero() && d.CSR != nil:
+		serial, issued, err = vc.FindIssued(ctx, creds, d.CSR.RawSubjectPublicKeyInfo, entry.intent.Add(-recoveryWindow))
+		if c := vault.ClassOf(err); c == vault.ClassPermissionDenied || c == vault.ClassTransient {
+			// Without list on <mount>/certs, or with too many certificates
+			// to search, a lost answer cannot be found: sign again, and
+			// say so.
+			logger.Info("an earlier signing of this request may have been lost; signing again, which may leave a second certificate in Vault",
+				"reason", err.Error())
+			return nil, false, nil
+		}
+	default:
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if issued == nil || issued.Revoked {
+		return nil, false, nil // never issued, or unusable: a new certificate replaces it
+	}
+	info, err := vc.ReadIssuer(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	if entry.serial == "" {
+		s.journal().Record(ctx, ref, serial) // found by the search: journal it
+	}
+	return &vault.SignResponse{
+		Certificate:  issued.Certificate,
+		CAs:          append([]*x509.Certificate{info.Certificate}, info.Chain...),
+		SerialNumber: serial,
+	}, true, nil
+}
+
+func (s *Signer) journal() *memoryJournal {
+	s.journalOnce.Do(func() {
+		s.memJournal = &memoryJournal{next: s.Journal, entries: map[types.UID]journalEntry{}}
+	})
+	return s.memJournal
 }
 
 func (s *Signer) recorder() Recorder {

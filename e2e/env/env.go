@@ -56,6 +56,12 @@ type Options struct {
 	// Artifacts is where logs and kubeconfigs go; a new directory under
 	// e2e/_artifacts when empty.
 	Artifacts string
+	// RestartableVault keeps OpenBao's storage on disk and its port fixed,
+	// so that Vault.Restart brings it back under the same address.
+	RestartableVault bool
+	// NoIssuer starts everything but the issuer; start it with StartIssuer
+	// or StartIssuerWith.
+	NoIssuer bool
 }
 
 // Env is the running stack.
@@ -76,6 +82,8 @@ type Env struct {
 	IssuerMetricsAddr string
 
 	testEnv *envtest.Environment
+	// apiServer replaces envtest's kube-apiserver after RestartAPIServer.
+	apiServer *Process
 }
 
 // Start brings the whole stack up: kube-apiserver + etcd with the
@@ -109,7 +117,14 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	if err := e.startKube(); err != nil {
 		return nil, err
 	}
-	if e.Vault, err = StartVault(ctx, e.BinDir, e.Artifacts); err != nil {
+	vaultOpts := VaultOptions{}
+	if opts.RestartableVault {
+		if vaultOpts.Port, err = freePort(); err != nil {
+			return nil, err
+		}
+		vaultOpts.DataDir = filepath.Join(e.Artifacts, "openbao-data")
+	}
+	if e.Vault, err = StartVaultWith(ctx, e.BinDir, e.Artifacts, vaultOpts); err != nil {
 		return nil, err
 	}
 	if e.PKI, err = e.Vault.SetUpBankPKI(ctx, "pki", "vault-intermediate-issuer"); err != nil {
@@ -127,8 +142,10 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		[]string{"--kubeconfig", e.Kubeconfig, "--cluster-resource-namespace", ClusterResourceNamespace}, nil); err != nil {
 		return nil, err
 	}
-	if err := e.StartIssuer(); err != nil {
-		return nil, err
+	if !opts.NoIssuer {
+		if err := e.StartIssuer(); err != nil {
+			return nil, err
+		}
 	}
 	return e, nil
 }
@@ -204,6 +221,9 @@ func (e *Env) Stop() {
 	}
 	if e.Vault != nil {
 		_ = e.Vault.Stop()
+	}
+	if e.apiServer != nil {
+		_ = e.apiServer.Stop(10 * time.Second)
 	}
 	if e.testEnv != nil {
 		_ = e.testEnv.Stop()

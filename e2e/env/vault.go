@@ -214,7 +214,8 @@ type AppRole struct {
 }
 
 // CreateAppRole enables AppRole if needed and creates a role whose tokens
-// may only call create/update on paths (a policy "<name>-sign-intermediate").
+// may only call create/update on paths, or list on a path ending in /certs
+// (a policy "<name>-sign-intermediate").
 // tokenTTL and tokenMaxTTL are Vault durations; a periodic or
 // non-renewable token is not asked for.
 func (v *Vault) CreateAppRole(ctx context.Context, name string, paths []string, tokenTTL, tokenMaxTTL string) (*AppRole, error) {
@@ -231,7 +232,11 @@ func (v *Vault) CreateAppRole(ctx context.Context, name string, paths []string, 
 	policyName := name + "-sign-intermediate"
 	var policy strings.Builder
 	for _, path := range paths {
-		fmt.Fprintf(&policy, "path %q {\n  capabilities = [\"create\", \"update\"]\n}\n", path)
+		caps := `"create", "update"`
+		if strings.HasSuffix(path, "/certs") {
+			caps = `"list"` // the crash-recovery search of the issuer
+		}
+		fmt.Fprintf(&policy, "path %q {\n  capabilities = [%s]\n}\n", path, caps)
 	}
 	if err := sys.PutPolicyWithContext(ctx, policyName, policy.String()); err != nil {
 		return nil, fmt.Errorf("writing policy %s: %w", policyName, err)
@@ -273,8 +278,9 @@ func (v *Vault) SetUpBankPKI(ctx context.Context, mount, roleName string) (*PKI,
 		return nil, err
 	}
 	// The post-issuance check revokes certificates that fail it, hence
-	// the revoke path.
-	role, err := v.CreateAppRole(ctx, roleName, []string{mount + "/root/sign-intermediate", mount + "/revoke"}, "1h", "2h")
+	// the revoke path; listing certs lets a restarted controller find the
+	// certificate of a signing whose answer it lost.
+	role, err := v.CreateAppRole(ctx, roleName, []string{mount + "/root/sign-intermediate", mount + "/revoke", mount + "/certs"}, "1h", "2h")
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,8 @@ const (
 	opRevoke       = "revoke"
 	opRevokeToken  = "revoke-token"
 	opRenewToken   = "renew-token"
+	opReadCert     = "read-certificate"
+	opListCerts    = "list-certificates"
 )
 
 // Observer is told about every Vault call, for metrics. Implementations must

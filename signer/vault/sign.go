@@ -23,6 +23,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -301,4 +302,92 @@ func RootOf(cert *x509.Certificate, chain []*x509.Certificate) (*x509.Certificat
 		return nil, err
 	}
 	return c.Root, nil
+}
+
+// IssuedCertificate is a certificate the mount issued earlier, read back by
+// serial.
+type IssuedCertificate struct {
+	Certificate *x509.Certificate
+	// Revoked tells whether Vault has revoked it.
+	Revoked bool
+}
+
+// ReadCertificate reads a certificate the mount issued, by serial, from
+// <mount>/cert/<serial>, which the PKI engine serves without
+// authentication.
+func (c *Client) ReadCertificate(ctx context.Context, serial string) (*IssuedCertificate, error) {
+	path := fmt.Sprintf("%s/cert/%s", c.cfg.Mount, serial)
+	var out *IssuedCertificate
+	err := c.call(ctx, "", opReadCert, func(ctx context.Context, api *vaultapi.Client) error {
+		secret, err := api.Logical().ReadWithContext(ctx, path)
+		if err != nil {
+			return err
+		}
+		if secret == nil || secret.Data == nil {
+			return &Error{Class: ClassNotFound, Op: opReadCert, StatusCode: 404, Message: fmt.Sprintf("no certificate with serial %s in %s", serial, c.cfg.Mount)}
+		}
+		certPEM, _ := secret.Data["certificate"].(string)
+		certs, err := ParseCertificates([]byte(certPEM))
+		if err != nil || len(certs) == 0 {
+			return &Error{Class: ClassTransient, Op: opReadCert, Message: fmt.Sprintf("the certificate with serial %s does not parse: %v", serial, err)}
+		}
+		out = &IssuedCertificate{Certificate: certs[0]}
+		switch v := secret.Data["revocation_time"].(type) {
+		case json.Number:
+			n, _ := v.Int64()
+			out.Revoked = n > 0
+		case float64:
+			out.Revoked = v > 0
+		}
+		return nil
+	})
+	return out, err
+}
+
+// maxRecoveryReads bounds FindIssued. A mount that signs intermediates holds
+// few certificates; a mount with more is searched no further.
+const maxRecoveryReads = 5000
+
+// FindIssued looks for a certificate the mount issued for spki (the DER
+// SubjectPublicKeyInfo of the request's key) with a NotBefore after since:
+// the certificate of a signing whose answer was lost. It lists
+// <mount>/certs, which needs the "list" capability on that path, and reads
+// each certificate, up to maxRecoveryReads of them.
+func (c *Client) FindIssued(ctx context.Context, creds Credentials, spki []byte, since time.Time) (string, *IssuedCertificate, error) {
+	path := c.cfg.Mount + "/certs"
+	var serials []string
+	err := c.withToken(ctx, creds, opListCerts, func(ctx context.Context, api *vaultapi.Client) error {
+		secret, err := api.Logical().ListWithContext(ctx, path)
+		if err != nil {
+			return err
+		}
+		if secret == nil || secret.Data == nil {
+			return nil
+		}
+		keys, _ := secret.Data["keys"].([]any)
+		for _, k := range keys {
+			if s, ok := k.(string); ok {
+				serials = append(serials, s)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	if len(serials) > maxRecoveryReads {
+		return "", nil, &Error{Class: ClassTransient, Op: opListCerts,
+			Message: fmt.Sprintf("%s holds %d certificates, more than the %d a recovery search reads", c.cfg.Mount, len(serials), maxRecoveryReads)}
+	}
+	for _, serial := range serials {
+		issued, err := c.ReadCertificate(ctx, serial)
+		if err != nil {
+			return "", nil, err
+		}
+		cert := issued.Certificate
+		if bytes.Equal(cert.RawSubjectPublicKeyInfo, spki) && !cert.NotBefore.Before(since) {
+			return serial, issued, nil
+		}
+	}
+	return "", nil, nil
 }
