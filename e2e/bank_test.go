@@ -29,6 +29,7 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/golemtrust/vault-intermediate-issuer/api/v1alpha1"
@@ -54,17 +55,37 @@ func TestBankIstioCACerts(t *testing.T) {
 
 	// Renewal the way `cmctl renew` does it: mark the Certificate Issuing.
 	firstSerial := issued.leaf.SerialNumber
-	cert := &cmapi.Certificate{}
-	if err := stack.Client.Get(ctx, client.ObjectKey{Namespace: "istio-system", Name: "istio-ca"}, cert); err != nil {
+	key := client.ObjectKey{Namespace: "istio-system", Name: "istio-ca"}
+	if err := env.WaitFor(ctx, 60*time.Second, 200*time.Millisecond, "Certificate istio-ca Ready", func(ctx context.Context) (bool, error) {
+		cert := &cmapi.Certificate{}
+		if err := stack.Client.Get(ctx, key, cert); err != nil {
+			return false, err
+		}
+		return env.CertificateReady(cert), nil
+	}); err != nil {
 		t.Fatal(err)
 	}
-	now := metav1.Now()
-	cert.Status.Conditions = append(cert.Status.Conditions, cmapi.CertificateCondition{
-		Type: cmapi.CertificateConditionIssuing, Status: cmmeta.ConditionTrue,
-		Reason: "ManuallyTriggered", Message: "Certificate re-issuance manually triggered",
-		LastTransitionTime: &now, ObservedGeneration: cert.Generation,
+	// cert-manager writes the Certificate's status too: retry on conflict.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cert := &cmapi.Certificate{}
+		if err := stack.Client.Get(ctx, key, cert); err != nil {
+			return err
+		}
+		now := metav1.Now()
+		conds := cert.Status.Conditions[:0]
+		for _, c := range cert.Status.Conditions {
+			if c.Type != cmapi.CertificateConditionIssuing {
+				conds = append(conds, c)
+			}
+		}
+		cert.Status.Conditions = append(conds, cmapi.CertificateCondition{
+			Type: cmapi.CertificateConditionIssuing, Status: cmmeta.ConditionTrue,
+			Reason: "ManuallyTriggered", Message: "Certificate re-issuance manually triggered",
+			LastTransitionTime: &now, ObservedGeneration: cert.Generation,
+		})
+		return stack.Client.Status().Update(ctx, cert)
 	})
-	if err := stack.Client.Status().Update(ctx, cert); err != nil {
+	if err != nil {
 		t.Fatalf("triggering renewal: %v", err)
 	}
 	renewed := waitForSecretCert(t, "istio-system", "cacerts", func(c *x509.Certificate) bool {
