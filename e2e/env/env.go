@@ -56,6 +56,12 @@ type Options struct {
 	// Artifacts is where logs and kubeconfigs go; a new directory under
 	// e2e/_artifacts when empty.
 	Artifacts string
+	// AuthorizationMode is kube-apiserver's --authorization-mode, for
+	// example "Node,RBAC"; envtest's default (RBAC) when empty.
+	AuthorizationMode string
+	// NoIssuer leaves the vault-intermediate-issuer controller to the test,
+	// which starts its own (see StartController).
+	NoIssuer bool
 }
 
 // Env is the running stack.
@@ -106,7 +112,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		}
 	}()
 
-	if err := e.startKube(); err != nil {
+	if err := e.startKube(opts.AuthorizationMode); err != nil {
 		return nil, err
 	}
 	if e.Vault, err = StartVault(ctx, e.BinDir, e.Artifacts); err != nil {
@@ -127,13 +133,16 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		[]string{"--kubeconfig", e.Kubeconfig, "--cluster-resource-namespace", ClusterResourceNamespace}, nil); err != nil {
 		return nil, err
 	}
+	if opts.NoIssuer {
+		return e, nil
+	}
 	if err := e.StartIssuer(); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
 
-func (e *Env) startKube() error {
+func (e *Env) startKube(authorizationMode string) error {
 	e.Scheme = runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, cmapi.AddToScheme, v1alpha1.AddToScheme} {
 		if err := add(e.Scheme); err != nil {
@@ -148,6 +157,9 @@ func (e *Env) startKube() error {
 		},
 		ErrorIfCRDPathMissing: true,
 		Scheme:                e.Scheme,
+	}
+	if authorizationMode != "" {
+		e.testEnv.ControlPlane.GetAPIServer().Configure().Set("authorization-mode", authorizationMode)
 	}
 	cfg, err := e.testEnv.Start()
 	if err != nil {
