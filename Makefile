@@ -1,9 +1,9 @@
 # vault-intermediate-issuer
 #
 # Everything is built from the Go module proxy into bin/ (git-ignored): the
-# controller, controller-gen, and the real servers the tests run on (etcd,
-# kube-apiserver, OpenBao, the cert-manager controllers). Tool targets are
-# file targets, so a second run rebuilds only what changed.
+# controller, controller-gen, helm, and the real servers the tests run on
+# (etcd, kube-apiserver, OpenBao, the cert-manager controllers). Tool targets
+# are file targets, so a second run rebuilds only what changed.
 
 SHELL := /usr/bin/env bash -o pipefail
 .SHELLFLAGS := -ec
@@ -21,11 +21,18 @@ KUBE_VERSION := v1.36.2
 ETCD_VERSION := v3.6.16
 OPENBAO_VERSION := 2.4.0
 CERT_MANAGER_VERSION := v1.20.3
+# The helm CLI's version; e2e/tools/helm/go.mod pins the same.
+HELM_VERSION := v3.19.0
+
+CHART := deploy/charts/vault-intermediate-issuer
+# The static install: the chart rendered with its default values.
+MANIFESTS := deploy/manifests/vault-intermediate-issuer.yaml
+MANIFESTS_NAMESPACE := cert-manager
 
 GO_BUILD := $(GO) build -trimpath -mod=readonly
 
 TOOLS := $(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/openbao $(BIN)/cert-manager-controller \
-	$(BIN)/controller-gen $(BIN)/crds/cert-manager/.stamp
+	$(BIN)/controller-gen $(BIN)/helm $(BIN)/crds/cert-manager/.stamp
 
 ##@ General
 
@@ -73,6 +80,17 @@ $(BIN)/openbao: $(wildcard e2e/tools/openbao/*.go) e2e/tools/openbao/go.mod e2e/
 $(BIN)/cert-manager-controller: $(wildcard e2e/tools/cert-manager/*.go) e2e/tools/cert-manager/go.mod e2e/tools/cert-manager/go.sum
 	cd e2e/tools/cert-manager && $(GO_BUILD) -ldflags "-s -w" -o $@ .
 
+# The real helm CLI, from the tool directive of its own module. The version
+# variables are the ones helm's own release build sets; 1.34 is the
+# Kubernetes version of the client-go helm v3.19.0 is built with, which
+# `helm template` reports as .Capabilities.KubeVersion.
+HELM_LDFLAGS := -s -w -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+	-X helm.sh/helm/v3/internal/version.gitTreeState=clean \
+	$(foreach pkg,helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules,-X $(pkg).k8sVersionMajor=1 -X $(pkg).k8sVersionMinor=34)
+
+$(BIN)/helm: e2e/tools/helm/go.mod e2e/tools/helm/go.sum
+	cd e2e/tools/helm && $(GO_BUILD) -ldflags "$(HELM_LDFLAGS)" -o $@ helm.sh/helm/v3/cmd/helm
+
 # cert-manager's CRDs come from its module, the same version the controllers
 # are built from.
 $(BIN)/crds/cert-manager/.stamp: e2e/tools/cert-manager/go.mod
@@ -84,18 +102,30 @@ $(BIN)/crds/cert-manager/.stamp: e2e/tools/cert-manager/go.mod
 ##@ Code generation
 
 .PHONY: generate
-generate: $(BIN)/controller-gen ## Regenerate deepcopy code and CRDs.
+generate: $(BIN)/controller-gen $(BIN)/helm ## Regenerate deepcopy code, CRDs (and the chart's copy) and deploy/manifests.
 	$(BIN)/controller-gen object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(BIN)/controller-gen crd:crdVersions=v1 paths=./api/... output:crd:artifacts:config=deploy/crds
+	rm -f $(CHART)/crds/*.yaml && cp deploy/crds/*.yaml $(CHART)/crds/
+	$(MAKE) --no-print-directory manifests
+
+.PHONY: manifests
+manifests: $(BIN)/helm ## Render the chart with its default values into deploy/manifests/.
+	mkdir -p $(dir $(MANIFESTS))
+	hack/render-manifests.sh $(BIN)/helm $(CHART) $(MANIFESTS_NAMESPACE) > $(MANIFESTS)
 
 .PHONY: verify
-verify: $(BIN)/controller-gen ## Fail if generated files are stale, code is not gofmt'ed or go vet complains.
+verify: $(BIN)/controller-gen $(BIN)/helm ## Fail if generated files, the chart's CRDs or deploy/manifests are stale, code is not gofmt'ed or go vet complains.
 	tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
 		cp -r api $$tmp/api && \
 		$(BIN)/controller-gen object:headerFile=hack/boilerplate.go.txt paths=./api/... output:object:dir=$$tmp/api/v1alpha1 && \
 		$(BIN)/controller-gen crd:crdVersions=v1 paths=./api/... output:crd:artifacts:config=$$tmp/crds && \
 		diff -u api/v1alpha1/zz_generated.deepcopy.go $$tmp/api/v1alpha1/zz_generated.deepcopy.go && \
 		diff -ru deploy/crds $$tmp/crds || { echo "generated files are stale: run make generate"; exit 1; }
+	diff -ru deploy/crds $(CHART)/crds || { echo "the chart's CRDs differ from deploy/crds: run make generate"; exit 1; }
+	$(BIN)/helm lint --strict $(CHART)
+	tmp=$$(mktemp) && trap 'rm -f $$tmp' EXIT && \
+		hack/render-manifests.sh $(BIN)/helm $(CHART) $(MANIFESTS_NAMESPACE) > $$tmp && \
+		diff -u $(MANIFESTS) $$tmp || { echo "$(MANIFESTS) is stale: run make manifests"; exit 1; }
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd e2e && $(GO) vet ./...
@@ -104,16 +134,20 @@ verify: $(BIN)/controller-gen ## Fail if generated files are stale, code is not 
 ##@ Test
 
 .PHONY: test
-test: verify test-unit test-e2e ## Run every test: generated-file checks, unit and fuzz seeds, end to end.
+test: verify test-unit image-check test-e2e ## Run every test: generated-file checks, unit and fuzz seeds, the image's binary, end to end.
 
 .PHONY: test-unit
 test-unit: ## Unit tests, table tests and fuzz seed corpora (no servers).
 	$(GO) test -count=1 ./...
 
+.PHONY: image-check
+image-check: ## Build the binary exactly as the Dockerfile does (its go build line) and check it.
+	VERSION=$(VERSION) hack/image-check.sh
+
 # The suites run one after another (-p 1): each starts a stack of its own,
 # and two on two cores would measure the machine, not the code.
 .PHONY: test-e2e
-test-e2e: tools build $(BIN)/vault-intermediate-issuer-faultinjection ## End-to-end tests and fault drills on the real stack (etcd, kube-apiserver, OpenBao, cert-manager).
+test-e2e: tools build $(BIN)/vault-intermediate-issuer-faultinjection ## End-to-end tests, the Helm chart's and the fault drills, on the real stack (etcd, kube-apiserver, OpenBao, cert-manager).
 	cd e2e && $(GO) test -count=1 -p 1 -timeout 40m -v ./...
 
 .PHONY: test-soak

@@ -42,13 +42,23 @@ import (
 // +kubebuilder:rbac:groups=pki.golemtrust.am,resources=vaultintermediateclusterissuers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=pki.golemtrust.am,resources=vaultintermediateclusterissuers/status,verbs=patch
 // +kubebuilder:rbac:groups=cert-manager.io,resources=certificaterequests,verbs=get;list;watch
-// +kubebuilder:rbac:groups=cert-manager.io,resources=certificaterequests/status,verbs=patch;update
+// +kubebuilder:rbac:groups=cert-manager.io,resources=certificaterequests/status,verbs=patch
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=certificatesigningrequests,verbs=get;list;watch
-// +kubebuilder:rbac:groups=certificates.k8s.io,resources=certificatesigningrequests/status,verbs=patch;update
+// +kubebuilder:rbac:groups=certificates.k8s.io,resources=certificatesigningrequests/status,verbs=patch
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=signers,verbs=sign,resourceNames=vaultintermediateclusterissuers.pki.golemtrust.am/*
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch,namespace=cert-manager
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=create,namespace=cert-manager
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;update,resourceNames=vault-intermediate-issuer-leader,namespace=cert-manager
+//
+// Every status write (issuer-lib's and this controller's: the audit status
+// and the signing journal) is a server-side apply patch, never an update.
+// The core events are leader election's. Secrets are read only in the
+// cluster resource namespace. The Helm chart's RBAC
+// (deploy/charts/vault-intermediate-issuer/templates/rbac.yaml) is written
+// from these markers and proven by e2e/chart, which runs the controller
+// under it.
 
 // Issuer reconciles VaultIntermediateClusterIssuers and the requests that
 // reference them. Its fields are set by the caller from flags.

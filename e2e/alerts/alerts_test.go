@@ -21,6 +21,7 @@ package alerts
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -104,5 +105,22 @@ func TestShippedAlertsParse(t *testing.T) {
 	}
 	if alerts < 5 {
 		t.Errorf("%d alerts; want renewal failed, denied, not ready, expiring and Vault errors", alerts)
+	}
+
+	// The Helm chart ships the same groups.
+	chartPath := filepath.Join("..", "..", "deploy", "charts", "vault-intermediate-issuer", "files", "alerts.yaml")
+	chartData, err := os.ReadFile(chartPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chartGroups, ours map[string]any
+	if err := yaml.Unmarshal(chartData, &chartGroups); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(groups, &ours); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(chartGroups, ours) {
+		t.Errorf("%s differs from the groups of %s", chartPath, path)
 	}
 }

@@ -59,8 +59,11 @@ type Options struct {
 	// RestartableVault keeps OpenBao's storage on disk and its port fixed,
 	// so that Vault.Restart brings it back under the same address.
 	RestartableVault bool
-	// NoIssuer starts everything but the issuer; start it with StartIssuer
-	// or StartIssuerWith.
+	// AuthorizationMode is kube-apiserver's --authorization-mode, for
+	// example "Node,RBAC"; envtest's default (RBAC) when empty.
+	AuthorizationMode string
+	// NoIssuer leaves the vault-intermediate-issuer controller to the test,
+	// which starts its own (StartIssuer, StartIssuerWith or StartController).
 	NoIssuer bool
 }
 
@@ -114,7 +117,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		}
 	}()
 
-	if err := e.startKube(); err != nil {
+	if err := e.startKube(opts.AuthorizationMode); err != nil {
 		return nil, err
 	}
 	vaultOpts := VaultOptions{}
@@ -150,7 +153,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	return e, nil
 }
 
-func (e *Env) startKube() error {
+func (e *Env) startKube(authorizationMode string) error {
 	e.Scheme = runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, cmapi.AddToScheme, v1alpha1.AddToScheme} {
 		if err := add(e.Scheme); err != nil {
@@ -165,6 +168,9 @@ func (e *Env) startKube() error {
 		},
 		ErrorIfCRDPathMissing: true,
 		Scheme:                e.Scheme,
+	}
+	if authorizationMode != "" {
+		e.testEnv.ControlPlane.GetAPIServer().Configure().Set("authorization-mode", authorizationMode)
 	}
 	cfg, err := e.testEnv.Start()
 	if err != nil {

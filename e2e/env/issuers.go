@@ -34,12 +34,16 @@ type IssuerOptions struct {
 	Args []string
 	// Env is added to the process environment.
 	Env []string
+	// Kubeconfig is the controller's kubeconfig; the admin one when empty.
+	Kubeconfig string
 }
 
-// IssuerProcess is a controller process started by StartIssuerWith.
+// IssuerProcess is a controller process started by StartIssuerWith, with the
+// addresses of its metrics and probe endpoints.
 type IssuerProcess struct {
 	*Process
 	MetricsAddr string
+	ProbeAddr   string
 }
 
 // StartIssuerWith starts a controller process as opts say, on free ports. It
@@ -60,15 +64,19 @@ func (e *Env) StartIssuerWith(opts IssuerOptions) (*IssuerProcess, error) {
 		return nil, err
 	}
 	metrics := net.JoinHostPort("127.0.0.1", strconv.Itoa(metricsPort))
-	args := append([]string{
-		"--cluster-resource-namespace", ClusterResourceNamespace,
-		"--metrics-bind-address", metrics,
-		"--health-probe-bind-address", net.JoinHostPort("127.0.0.1", strconv.Itoa(probePort)),
-	}, opts.Args...)
+	probe := net.JoinHostPort("127.0.0.1", strconv.Itoa(probePort))
+	if opts.Kubeconfig == "" {
+		opts.Kubeconfig = e.Kubeconfig
+	}
+	// The bind addresses come last and so override any in opts.Args (the
+	// last of a repeated flag wins), which lets a test run the exact
+	// arguments of a rendered Deployment.
+	args := append(append([]string{"--cluster-resource-namespace", ClusterResourceNamespace}, opts.Args...),
+		"--metrics-bind-address="+metrics, "--health-probe-bind-address="+probe)
 	p, err := StartProcess(opts.Name, e.Artifacts, filepath.Join(e.BinDir, opts.Binary), args,
-		append([]string{"KUBECONFIG=" + e.Kubeconfig}, opts.Env...))
+		append([]string{"KUBECONFIG=" + opts.Kubeconfig}, opts.Env...))
 	if err != nil {
 		return nil, err
 	}
-	return &IssuerProcess{Process: p, MetricsAddr: metrics}, nil
+	return &IssuerProcess{Process: p, MetricsAddr: metrics, ProbeAddr: probe}, nil
 }
