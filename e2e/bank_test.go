@@ -56,12 +56,20 @@ func TestBankIstioCACerts(t *testing.T) {
 	// Renewal the way `cmctl renew` does it: mark the Certificate Issuing.
 	firstSerial := issued.leaf.SerialNumber
 	key := client.ObjectKey{Namespace: "istio-system", Name: "istio-ca"}
-	if err := env.WaitFor(ctx, 60*time.Second, 200*time.Millisecond, "Certificate istio-ca Ready", func(ctx context.Context) (bool, error) {
+	// Wait until cert-manager has finished the first issuance (Ready, and
+	// its Issuing condition gone): a trigger set before that is removed by
+	// cert-manager's own status update of the finished issuance.
+	if err := env.WaitFor(ctx, 60*time.Second, 200*time.Millisecond, "Certificate istio-ca issued and idle", func(ctx context.Context) (bool, error) {
 		cert := &cmapi.Certificate{}
 		if err := stack.Client.Get(ctx, key, cert); err != nil {
 			return false, err
 		}
-		return env.CertificateReady(cert), nil
+		for _, c := range cert.Status.Conditions {
+			if c.Type == cmapi.CertificateConditionIssuing {
+				return false, nil
+			}
+		}
+		return env.CertificateReady(cert) && cert.Status.Revision != nil, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -72,13 +80,7 @@ func TestBankIstioCACerts(t *testing.T) {
 			return err
 		}
 		now := metav1.Now()
-		conds := cert.Status.Conditions[:0]
-		for _, c := range cert.Status.Conditions {
-			if c.Type != cmapi.CertificateConditionIssuing {
-				conds = append(conds, c)
-			}
-		}
-		cert.Status.Conditions = append(conds, cmapi.CertificateCondition{
+		cert.Status.Conditions = append(cert.Status.Conditions, cmapi.CertificateCondition{
 			Type: cmapi.CertificateConditionIssuing, Status: cmmeta.ConditionTrue,
 			Reason: "ManuallyTriggered", Message: "Certificate re-issuance manually triggered",
 			LastTransitionTime: &now, ObservedGeneration: cert.Generation,
