@@ -18,13 +18,11 @@ package controllers
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	"github.com/go-logr/logr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/golemtrust/vault-intermediate-issuer/signer"
@@ -59,25 +57,16 @@ func (j *requestJournal) apply(ctx context.Context, req signer.RequestRef, statu
 	if req.Kind != "CertificateRequest" {
 		return
 	}
-	patch, err := json.Marshal(map[string]any{
-		"apiVersion": cmapi.SchemeGroupVersion.String(),
-		"kind":       "CertificateRequest",
-		"metadata":   map[string]any{"name": req.Name, "namespace": req.Namespace, "uid": req.UID},
-		"status": map[string]any{"conditions": []map[string]any{{
+	obj := &cmapi.CertificateRequest{ObjectMeta: metav1.ObjectMeta{Name: req.Name, Namespace: req.Namespace}}
+	err := applyStatus(ctx, j.client, j.fieldOwner, obj, cmapi.SchemeGroupVersion.String(), "CertificateRequest",
+		map[string]any{"name": req.Name, "namespace": req.Namespace, "uid": req.UID},
+		map[string]any{"conditions": []map[string]any{{
 			"type":               signer.ConditionVaultSerial,
 			"status":             status,
 			"reason":             reason,
 			"message":            message,
 			"lastTransitionTime": metav1.NewTime(at),
-		}}},
-	})
-	if err == nil {
-		obj := &cmapi.CertificateRequest{ObjectMeta: metav1.ObjectMeta{Name: req.Name, Namespace: req.Namespace}}
-		force := true
-		err = j.client.Status().Patch(ctx, obj, client.RawPatch(types.ApplyPatchType, patch), &client.SubResourcePatchOptions{
-			PatchOptions: client.PatchOptions{FieldManager: j.fieldOwner, Force: &force},
-		})
-	}
+		}}})
 	if err != nil {
 		// The in-memory journal still prevents a second signing while this
 		// process lives; only a crash before the next retry could sign

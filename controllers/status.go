@@ -148,23 +148,36 @@ func (w *statusWriter) apply(ctx context.Context, iss *v1alpha1.VaultIntermediat
 	if st.DeniedCount != 0 {
 		status["deniedCount"] = st.DeniedCount
 	}
-	patch, err := json.Marshal(map[string]any{
-		"apiVersion": v1alpha1.GroupVersion.String(),
-		"kind":       "VaultIntermediateClusterIssuer",
-		"metadata":   map[string]any{"name": iss.Name, "uid": iss.UID},
-		"status":     status,
-	})
-	if err != nil {
-		return fmt.Errorf("encoding the status of issuer %s: %w", iss.Name, err)
-	}
 	obj := &v1alpha1.VaultIntermediateClusterIssuer{ObjectMeta: metav1.ObjectMeta{Name: iss.Name}}
-	force := true
-	if err := w.client.Status().Patch(ctx, obj, client.RawPatch(types.ApplyPatchType, patch), &client.SubResourcePatchOptions{
-		PatchOptions: client.PatchOptions{FieldManager: w.fieldOwner, Force: &force},
-	}); err != nil && !apierrors.IsNotFound(err) {
+	if err := applyStatus(ctx, w.client, w.fieldOwner, obj, v1alpha1.GroupVersion.String(), "VaultIntermediateClusterIssuer",
+		map[string]any{"name": iss.Name, "uid": iss.UID}, status); err != nil {
 		return fmt.Errorf("applying the status of issuer %s: %w", iss.Name, err)
 	}
 	return nil
+}
+
+// applyStatus server-side applies status (the fields this field owner
+// manages, all of them) to the status subresource of obj. A missing object
+// is not an error: it was deleted meanwhile.
+func applyStatus(ctx context.Context, c client.Client, fieldOwner string, obj client.Object,
+	apiVersion, kind string, metadata, status map[string]any) error {
+	patch, err := json.Marshal(map[string]any{
+		"apiVersion": apiVersion,
+		"kind":       kind,
+		"metadata":   metadata,
+		"status":     status,
+	})
+	if err != nil {
+		return fmt.Errorf("encoding the status patch: %w", err)
+	}
+	force := true
+	err = c.Status().Patch(ctx, obj, client.RawPatch(types.ApplyPatchType, patch), &client.SubResourcePatchOptions{
+		PatchOptions: client.PatchOptions{FieldManager: fieldOwner, Force: &force},
+	})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
 }
 
 // shortDigest is the first 12 hex digits of a "sha256:<hex>" digest.
