@@ -154,9 +154,18 @@ test-e2e: tools build $(BIN)/vault-intermediate-issuer-faultinjection ## End-to-
 test-soak: tools build $(BIN)/vault-intermediate-issuer-faultinjection ## The fault drills scaled up (more requests, longer runs).
 	cd e2e && FAULTS_SOAK=1 $(GO) test -count=1 -timeout 90m -v ./faults/
 
+# Sizes of the stack benchmark (requests created at once), runs per issuer and
+# size, and CertificateRequests of a foreign issuer for the memory check.
+BENCH_N ?= 50,200,1000
+BENCH_REPS ?= 2
+BENCH_FOREIGN ?= 5000
+
 .PHONY: bench
-bench: ## Go benchmarks of policy evaluation and CSR parsing.
-	$(GO) test -run '^$$' -bench . -benchmem ./signer/policy/
+bench: tools build ## Go benchmarks, then ours vs cert-manager's in-tree Vault issuer on the real stack (BENCH_N=50,200,1000); writes bench/.
+	mkdir -p bench
+	$(GO) test -run '^$$' -bench . -benchmem ./signer/policy/ | tee bench/go-bench.txt
+	cd e2e && $(GO) run ./cmd/bench -n $(BENCH_N) -reps $(BENCH_REPS) -foreign $(BENCH_FOREIGN) \
+		-go-bench ../bench/go-bench.txt -out ../bench
 
 ##@ Demo
 

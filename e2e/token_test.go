@@ -17,7 +17,6 @@ limitations under the License.
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -26,9 +25,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"net/http"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -113,38 +109,9 @@ func bankCSR(t *testing.T) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
 }
 
-// appRoleLogins reads the number of tokens Vault created through AppRole
-// logins from its Prometheus metrics (vault_token_creation with
-// auth_method="approle"): a counter kept by Vault itself, not by us.
+// appRoleLogins reads the number of AppRole logins from Vault's own metrics.
 func appRoleLogins(ctx context.Context) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, stack.Vault.Address+"/v1/sys/metrics?format=prometheus", nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("scraping Vault's metrics: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("scraping Vault's metrics: HTTP %d", resp.StatusCode)
-	}
-	total := 0.0
-	scanner := bufio.NewScanner(resp.Body)
-	scanner.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for scanner.Scan() {
-		line := scanner.Text()
-		if !strings.HasPrefix(line, "vault_token_creation{") || !strings.Contains(line, `auth_method="approle"`) {
-			continue
-		}
-		fields := strings.Fields(line)
-		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
-		if err != nil {
-			return 0, fmt.Errorf("parsing %q: %w", line, err)
-		}
-		total += v
-	}
-	return int(total), scanner.Err()
+	return stack.Vault.AppRoleLogins(ctx)
 }
 
 // TestTokenRenewalAndSecretIDRotation gives an issuer a role whose tokens

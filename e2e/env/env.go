@@ -65,6 +65,9 @@ type Options struct {
 	// NoIssuer leaves the vault-intermediate-issuer controller to the test,
 	// which starts its own (StartIssuer, StartIssuerWith or StartController).
 	NoIssuer bool
+	// CertManagerArgs are appended to the cert-manager controller's command
+	// line, e.g. --controllers to run the in-tree Vault issuer beside ours.
+	CertManagerArgs []string
 }
 
 // Env is the running stack.
@@ -83,17 +86,21 @@ type Env struct {
 	Issuer      *Process
 	// IssuerMetricsAddr is where the issuer serves Prometheus metrics.
 	IssuerMetricsAddr string
+	// IssuerEnv is added to the issuer's environment by StartIssuer, e.g.
+	// GOMEMLIMIT, which must not reach the other processes.
+	IssuerEnv []string
 
 	testEnv *envtest.Environment
 	// apiServer replaces envtest's kube-apiserver after RestartAPIServer.
-	apiServer *Process
+	apiServer       *Process
+	certManagerArgs []string
 }
 
 // Start brings the whole stack up: kube-apiserver + etcd with the
 // cert-manager and issuer CRDs, OpenBao configured with the bank's PKI and
 // AppRole, the AppRole Secret, the cert-manager controllers and the issuer.
 func Start(ctx context.Context, opts Options) (_ *Env, err error) {
-	e := &Env{RepoRoot: opts.RepoRoot, Artifacts: opts.Artifacts}
+	e := &Env{RepoRoot: opts.RepoRoot, Artifacts: opts.Artifacts, certManagerArgs: opts.CertManagerArgs}
 	if e.RepoRoot == "" {
 		if e.RepoRoot, err = findRepoRoot(); err != nil {
 			return nil, err
@@ -141,8 +148,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	if err := e.WriteAppRoleSecret(ctx, e.PKI.RoleID, e.PKI.SecretID); err != nil {
 		return nil, err
 	}
-	if e.CertManager, err = StartProcess("cert-manager", e.Artifacts, filepath.Join(e.BinDir, "cert-manager-controller"),
-		[]string{"--kubeconfig", e.Kubeconfig, "--cluster-resource-namespace", ClusterResourceNamespace}, nil); err != nil {
+	if err := e.StartCertManager(); err != nil {
 		return nil, err
 	}
 	if !opts.NoIssuer {
@@ -197,6 +203,16 @@ func (e *Env) startKube(authorizationMode string) error {
 	return nil
 }
 
+// StartCertManager starts the cert-manager controllers with the arguments
+// given in Options.CertManagerArgs. Stop e.CertManager first to restart it.
+func (e *Env) StartCertManager() error {
+	args := append([]string{"--kubeconfig", e.Kubeconfig, "--cluster-resource-namespace", ClusterResourceNamespace},
+		e.certManagerArgs...)
+	var err error
+	e.CertManager, err = StartProcess("cert-manager", e.Artifacts, filepath.Join(e.BinDir, "cert-manager-controller"), args, nil)
+	return err
+}
+
 // StartIssuer starts the vault-intermediate-issuer controller process.
 func (e *Env) StartIssuer(extraArgs ...string) error {
 	metricsPort, err := freePort()
@@ -214,7 +230,7 @@ func (e *Env) StartIssuer(extraArgs ...string) error {
 		"--health-probe-bind-address", net.JoinHostPort("127.0.0.1", strconv.Itoa(probePort)),
 	}, extraArgs...)
 	e.Issuer, err = StartProcess("vault-intermediate-issuer", e.Artifacts, filepath.Join(e.BinDir, "vault-intermediate-issuer"),
-		args, []string{"KUBECONFIG=" + e.Kubeconfig})
+		args, append([]string{"KUBECONFIG=" + e.Kubeconfig}, e.IssuerEnv...))
 	return err
 }
 

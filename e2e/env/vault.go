@@ -17,6 +17,7 @@ limitations under the License.
 package env
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/x509"
@@ -24,6 +25,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -363,6 +365,40 @@ func (v *Vault) IssuedSerials(ctx context.Context, mount string) ([]string, erro
 		}
 	}
 	return serials, nil
+}
+
+// AppRoleLogins reads the number of tokens Vault created through AppRole
+// logins from its Prometheus metrics (vault_token_creation with
+// auth_method="approle"): a counter kept by Vault itself, not by a client.
+func (v *Vault) AppRoleLogins(ctx context.Context) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.Address+"/v1/sys/metrics?format=prometheus", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("scraping Vault's metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("scraping Vault's metrics: HTTP %d", resp.StatusCode)
+	}
+	total := 0.0
+	scanner := bufio.NewScanner(resp.Body)
+	scanner.Buffer(make([]byte, 0, 64*1024), 1024*1024)
+	for scanner.Scan() {
+		line := scanner.Text()
+		if !strings.HasPrefix(line, "vault_token_creation{") || !strings.Contains(line, `auth_method="approle"`) {
+			continue
+		}
+		fields := strings.Fields(line)
+		n, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err != nil {
+			return 0, fmt.Errorf("parsing %q: %w", line, err)
+		}
+		total += n
+	}
+	return int(total), scanner.Err()
 }
 
 // Stop stops the server.
