@@ -21,6 +21,11 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/golemtrust/vault-intermediate-issuer/api/v1alpha1"
 )
 
@@ -49,5 +54,39 @@ func TestReferencesSecret(t *testing.T) {
 		if got := referencesSecret(iss, name); got != want {
 			t.Errorf("referencesSecret(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+func TestCacheTransformsKeepOursAndStripForeign(t *testing.T) {
+	ours := &cmapi.CertificateRequest{Spec: cmapi.CertificateRequestSpec{Request: []byte("csr"),
+		IssuerRef: cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group, Name: "vault-intermediate"}},
+		Status: cmapi.CertificateRequestStatus{Certificate: []byte("cert")}}
+	ours.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "x"}}
+	foreign := ours.DeepCopy()
+	foreign.Spec.IssuerRef.Group = "cert-manager.io"
+	for _, cr := range []*cmapi.CertificateRequest{ours, foreign} {
+		if _, err := StripForeignCertificateRequest(cr); err != nil {
+			t.Fatal(err)
+		}
+		if cr.ManagedFields != nil {
+			t.Error("managedFields kept")
+		}
+	}
+	if string(ours.Spec.Request) != "csr" || string(ours.Status.Certificate) != "cert" {
+		t.Error("our request lost its CSR or certificate")
+	}
+	if foreign.Spec.Request != nil || foreign.Status.Certificate != nil || foreign.Spec.IssuerRef.Name == "" {
+		t.Error("a foreign request kept its CSR or certificate, or lost its issuerRef")
+	}
+
+	csr := &certificatesv1.CertificateSigningRequest{Spec: certificatesv1.CertificateSigningRequestSpec{
+		SignerName: "example.com/other", Request: []byte("csr")}}
+	if _, err := StripForeignCertificateSigningRequest(csr); err != nil || csr.Spec.Request != nil || csr.Spec.SignerName == "" {
+		t.Errorf("foreign CSR not stripped: %v", err)
+	}
+	csr = &certificatesv1.CertificateSigningRequest{Spec: certificatesv1.CertificateSigningRequestSpec{
+		SignerName: v1alpha1.IssuerTypeIdentifier + "/vault-intermediate", Request: []byte("csr")}}
+	if _, err := StripForeignCertificateSigningRequest(csr); err != nil || string(csr.Spec.Request) != "csr" {
+		t.Errorf("our CSR was stripped: %v", err)
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -135,11 +136,17 @@ func run(args []string, stdout io.Writer) error {
 		LeaderElectionNamespace:       o.leaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
 		Cache: cache.Options{
-			// Secrets are only ever read in the cluster resource
-			// namespace; caching them anywhere else would need (and
-			// leak) cluster-wide read access to Secrets.
+			// Requests for other issuers are cached without what is
+			// never read of them (see controllers/cache.go).
+			DefaultTransform: controllers.StripManagedFields,
 			ByObject: map[client.Object]cache.ByObject{
-				&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.clusterResourceNamespace: {}}},
+				// Secrets are only ever read in the cluster resource
+				// namespace; caching them anywhere else would need (and
+				// leak) cluster-wide read access to Secrets.
+				&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.clusterResourceNamespace: {}},
+					Transform: controllers.StripManagedFields},
+				&cmapi.CertificateRequest{}:                 {Transform: controllers.StripForeignCertificateRequest},
+				&certificatesv1.CertificateSigningRequest{}: {Transform: controllers.StripForeignCertificateSigningRequest},
 			},
 		},
 	})
