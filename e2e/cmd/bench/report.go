@@ -531,8 +531,9 @@ func (r *report) notes() []string {
 		o, idle := mem.Restarted[procOurs], mem.Idle[procOurs]
 		if o.HeapAlloc > 0 && idle.HeapAlloc > 0 {
 			out = append(out, fmt.Sprintf("Memory: issuer-lib's CertificateRequest controller watches every request in the cluster and "+
-				"skips foreign ones only when it reconciles them, so controller-runtime's cache holds all %d foreign requests in full "+
-				"(%d bytes of JSON each, %d of it managedFields): %.1f KiB of live heap per request after a restart. Go's default "+
+				"skips foreign ones only when it reconciles them, so controller-runtime's cache holds all %d foreign requests; "+
+				"the controller's cache transforms drop their CSR, certificate and managedFields (of %d bytes of JSON each, %d are "+
+				"managedFields), leaving %.1f KiB of live heap per request after a restart. Go's default "+
 				"GOGC=100 lets the heap grow to about twice the live data before collecting, and after a restart the runtime "+
 				"still holds the pages the initial list needed (%s MiB obtained from the OS against %s MiB of heap in use), "+
 				"which it returns to the OS only slowly.",
