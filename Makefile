@@ -2,7 +2,8 @@
 #
 # Everything is built from the Go module proxy into bin/ (git-ignored): the
 # controller, controller-gen, helm, and the real servers the tests run on
-# (etcd, kube-apiserver, OpenBao, the cert-manager controllers). Tool targets
+# (etcd, kube-apiserver, OpenBao, HashiCorp Vault, the cert-manager
+# controllers). Tool targets
 # are file targets, so a second run rebuilds only what changed.
 
 SHELL := /usr/bin/env bash -o pipefail
@@ -20,6 +21,8 @@ CONTROLLER_GEN_VERSION := v0.23.0
 KUBE_VERSION := v1.36.2
 ETCD_VERSION := v3.6.16
 OPENBAO_VERSION := 2.4.0
+# HashiCorp Vault's version is pinned by e2e/tools/vault/go.mod (1.13.0, the
+# last MPL-2.0 release whose sdk is published).
 CERT_MANAGER_VERSION := v1.20.3
 # The helm CLI's version; e2e/tools/helm/go.mod pins the same.
 HELM_VERSION := v3.19.0
@@ -31,7 +34,7 @@ MANIFESTS_NAMESPACE := cert-manager
 
 GO_BUILD := $(GO) build -trimpath -mod=readonly
 
-TOOLS := $(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/openbao $(BIN)/cert-manager-controller \
+TOOLS := $(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/openbao $(BIN)/hashicorp-vault $(BIN)/cert-manager-controller \
 	$(BIN)/controller-gen $(BIN)/helm $(BIN)/crds/cert-manager/.stamp
 
 ##@ General
@@ -76,6 +79,12 @@ $(BIN)/kube-apiserver: $(wildcard e2e/tools/kube-apiserver/*.go) e2e/tools/kube-
 
 $(BIN)/openbao: $(wildcard e2e/tools/openbao/*.go) e2e/tools/openbao/go.mod e2e/tools/openbao/go.sum
 	cd e2e/tools/openbao && $(GO_BUILD) -ldflags "-s -w -X github.com/openbao/openbao/version.fullVersion=$(OPENBAO_VERSION)" -o $@ .
+
+# HashiCorp Vault 1.13.0, run as Vault's own single-core test cluster (HTTPS
+# with a CA of its own); bin/hashicorp-vault, not bin/vault, so that it is
+# never taken for the vault CLI.
+$(BIN)/hashicorp-vault: $(wildcard e2e/tools/vault/*.go) e2e/tools/vault/go.mod e2e/tools/vault/go.sum
+	cd e2e/tools/vault && $(GO_BUILD) -ldflags "-s -w" -o $@ .
 
 $(BIN)/cert-manager-controller: $(wildcard e2e/tools/cert-manager/*.go) e2e/tools/cert-manager/go.mod e2e/tools/cert-manager/go.sum
 	cd e2e/tools/cert-manager && $(GO_BUILD) -ldflags "-s -w" -o $@ .

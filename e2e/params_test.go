@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golemtrust/vault-intermediate-issuer/e2e/env"
 	"github.com/golemtrust/vault-intermediate-issuer/signer/vault"
 )
 
@@ -34,11 +35,18 @@ import (
 // ignored (Vault only warns about unknown parameters).
 //
 // excluded_dns_domains is the exception the documentation states: OpenBao
-// 2.4 does not define it. It is only sent when a policy has
+// 2.4 and HashiCorp Vault 1.13 do not define it. It is only sent when a policy has
 // excludedDNSDomains, and then the post-issuance check, which compares the
 // certificate's name constraints with the policy, refuses and revokes a
 // certificate issued without them.
 func TestSignParametersExistInVault(t *testing.T) {
+	checkSignParameters(t, stack.Vault, stack.PKI.Mount)
+}
+
+// checkSignParameters checks the sign-intermediate parameters against the
+// OpenAPI description of the PKI engine mounted at mount on v.
+func checkSignParameters(t *testing.T, v *env.Vault, mount string) {
+	t.Helper()
 	ctx := t.Context()
 	full := vault.SignRequest{
 		CSRPEM: []byte("csr"),
@@ -56,7 +64,7 @@ func TestSignParametersExistInVault(t *testing.T) {
 	}
 	sort.Strings(names)
 
-	secret, err := stack.Vault.Admin.Logical().ReadWithContext(ctx, "sys/internal/specs/openapi")
+	secret, err := v.Admin.Logical().ReadWithContext(ctx, "sys/internal/specs/openapi")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,10 +73,10 @@ func TestSignParametersExistInVault(t *testing.T) {
 	if components, ok := secret.Data["components"].(map[string]any); ok {
 		schemas, _ = components["schemas"].(map[string]any)
 	}
-	for _, path := range []string{"/pki/root/sign-intermediate", "/pki/issuer/{issuer_ref}/sign-intermediate"} {
+	for _, path := range []string{"/" + mount + "/root/sign-intermediate", "/" + mount + "/issuer/{issuer_ref}/sign-intermediate"} {
 		item, ok := paths[path].(map[string]any)
 		if !ok {
-			t.Errorf("Vault %s has no %s", stack.Vault.Version, path)
+			t.Errorf("Vault %s has no %s", v.Version, path)
 			continue
 		}
 		props := requestProperties(item, schemas)
@@ -79,14 +87,14 @@ func TestSignParametersExistInVault(t *testing.T) {
 		for _, name := range names {
 			if _, ok := props[name]; !ok {
 				if optionalParams[name] {
-					t.Logf("%s of Vault %s has no parameter %q: policies using it cannot be served by this server", path, stack.Vault.Version, name)
+					t.Logf("%s of Vault %s has no parameter %q: policies using it cannot be served by this server", path, v.Version, name)
 					continue
 				}
-				t.Errorf("%s of Vault %s has no parameter %q", path, stack.Vault.Version, name)
+				t.Errorf("%s of Vault %s has no parameter %q", path, v.Version, name)
 			}
 		}
 	}
-	t.Logf("parameters checked against Vault %s: %v", stack.Vault.Version, names)
+	t.Logf("parameters checked against Vault %s: %v", v.Version, names)
 }
 
 // optionalParams are sent only when the policy asks for them, and are known

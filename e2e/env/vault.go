@@ -24,6 +24,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -36,13 +37,20 @@ import (
 	vaultapi "github.com/hashicorp/vault/api"
 )
 
-// Vault is a running OpenBao server and an admin client for it.
+// Vault is a running Vault-compatible server (OpenBao, or HashiCorp Vault
+// 1.13.0) and an admin client for it.
 type Vault struct {
 	Address   string
 	RootToken string
 	UnsealKey string
 	Version   string
-	Process   *Process
+	// Server is the server that runs: ServerOpenBao or ServerHashiCorp.
+	Server string
+	// CACert is the PEM CA bundle the server's HTTPS certificate chains
+	// to, for an issuer's caBundle: the HashiCorp Vault test cluster's own
+	// CA, or VaultOptions.CAPEM; nil for a server on plain HTTP.
+	CACert  []byte
+	Process *Process
 	// Admin is a client authenticated with the root token, for setting Vault
 	// up and inspecting it; the issuer never uses it.
 	Admin *vaultapi.Client
@@ -57,22 +65,49 @@ type vaultReadyFile struct {
 	RootToken string `json:"rootToken"`
 	UnsealKey string `json:"unsealKey"`
 	Version   string `json:"version"`
+	// CACert is the PEM CA of a server that serves HTTPS with a
+	// certificate of its own (bin/hashicorp-vault).
+	CACert string `json:"caCert,omitempty"`
 }
+
+// The servers StartVaultWith can run.
+const (
+	// ServerOpenBao is OpenBao 2.4.0 (bin/openbao), the default.
+	ServerOpenBao = "openbao"
+	// ServerHashiCorp is HashiCorp Vault 1.13.0 (bin/hashicorp-vault). It
+	// always serves HTTPS with a certificate of its own CA (Vault.CACert)
+	// and keeps its storage in memory.
+	ServerHashiCorp = "hashicorp"
+)
 
 // VaultOptions configure StartVaultWith.
 type VaultOptions struct {
-	// Name names the process and its log files; "openbao" when empty.
+	// Server chooses the server: ServerOpenBao when empty, or
+	// ServerHashiCorp.
+	Server string
+	// Name names the process and its log files; "openbao" (or
+	// "hashicorp-vault") when empty.
 	Name string
 	// Port to listen on; a free one when 0. A Vault that is restarted
 	// needs a fixed port, as issuers address it by URL.
 	Port int
 	// DataDir keeps storage on disk so that the server can be restarted
-	// with it; in memory when empty.
+	// with it; in memory when empty. OpenBao only.
 	DataDir string
-	// TLSCertFile and TLSKeyFile serve HTTPS.
+	// TLSCertFile and TLSKeyFile serve HTTPS. OpenBao only: HashiCorp
+	// Vault serves HTTPS with a CA of its own.
 	TLSCertFile, TLSKeyFile string
-	// CAPEM is the CA bundle the admin client trusts for HTTPS.
+	// CAPEM is the CA bundle the admin client trusts for HTTPS; the
+	// server's own CA from its ready file when empty.
 	CAPEM []byte
+}
+
+// binary returns the file in bin/ that runs the server.
+func (o VaultOptions) binary() string {
+	if o.Server == ServerHashiCorp {
+		return "hashicorp-vault"
+	}
+	return "openbao"
 }
 
 // StartVault starts bin/openbao on a free loopback port.
@@ -80,10 +115,25 @@ func StartVault(ctx context.Context, binDir, artifacts string) (*Vault, error) {
 	return StartVaultWith(ctx, binDir, artifacts, VaultOptions{})
 }
 
-// StartVaultWith starts bin/openbao as opts say.
+// StartVaultWith starts bin/openbao, or bin/hashicorp-vault for
+// ServerHashiCorp, as opts say.
 func StartVaultWith(ctx context.Context, binDir, artifacts string, opts VaultOptions) (*Vault, error) {
+	switch opts.Server {
+	case "":
+		opts.Server = ServerOpenBao
+	case ServerOpenBao:
+	case ServerHashiCorp:
+		if opts.DataDir != "" || opts.TLSCertFile != "" {
+			return nil, errors.New("HashiCorp Vault keeps its storage in memory and serves HTTPS with its own CA: DataDir and TLSCertFile are OpenBao options")
+		}
+	default:
+		return nil, fmt.Errorf("unknown Vault server %q (want %q or %q)", opts.Server, ServerOpenBao, ServerHashiCorp)
+	}
 	if opts.Name == "" {
-		opts.Name = "openbao"
+		opts.Name = opts.binary()
+	}
+	if _, err := os.Stat(filepath.Join(binDir, opts.binary())); err != nil {
+		return nil, fmt.Errorf("%s is missing from %s: run `make tools` first", opts.binary(), binDir)
 	}
 	// A random root token, so that the secret scan of the run can tell it
 	// from ordinary words.
@@ -110,7 +160,7 @@ func (v *Vault) start(ctx context.Context) error {
 	if opts.TLSCertFile != "" {
 		args = append(args, "--tls-cert-file", opts.TLSCertFile, "--tls-key-file", opts.TLSKeyFile)
 	}
-	p, err := StartProcess(opts.Name, v.artifacts, filepath.Join(v.binDir, "openbao"), args, nil)
+	p, err := StartProcess(opts.Name, v.artifacts, filepath.Join(v.binDir, opts.binary()), args, nil)
 	if err != nil {
 		return err
 	}
@@ -133,8 +183,12 @@ func (v *Vault) start(ctx context.Context) error {
 	cfg := vaultapi.DefaultConfig()
 	cfg.Address = ready.Address
 	cfg.MaxRetries = 0
-	if len(opts.CAPEM) > 0 {
-		if err := cfg.ConfigureTLS(&vaultapi.TLSConfig{CACertBytes: opts.CAPEM}); err != nil {
+	caPEM := opts.CAPEM
+	if len(caPEM) == 0 && ready.CACert != "" {
+		caPEM = []byte(ready.CACert)
+	}
+	if len(caPEM) > 0 {
+		if err := cfg.ConfigureTLS(&vaultapi.TLSConfig{CACertBytes: caPEM}); err != nil {
 			_ = p.Kill()
 			return fmt.Errorf("configuring TLS of the Vault admin client: %w", err)
 		}
@@ -145,8 +199,8 @@ func (v *Vault) start(ctx context.Context) error {
 		return fmt.Errorf("creating the Vault admin client: %w", err)
 	}
 	admin.SetToken(ready.RootToken)
-	v.Address, v.RootToken, v.UnsealKey, v.Version, v.Process, v.Admin =
-		ready.Address, ready.RootToken, ready.UnsealKey, ready.Version, p, admin
+	v.Address, v.RootToken, v.UnsealKey, v.Version, v.Server, v.CACert, v.Process, v.Admin =
+		ready.Address, ready.RootToken, ready.UnsealKey, ready.Version, opts.Server, caPEM, p, admin
 	return nil
 }
 
