@@ -59,7 +59,7 @@ type AuditRecorder struct {
 	now     func() time.Time
 
 	mu        sync.Mutex
-	lastVault map[string]string // issuer name -> last VaultReady reason written
+	lastVault map[string]string // issuer name -> "<uid>/<generation>/<reason>" last written
 }
 
 var _ signer.Recorder = (*AuditRecorder)(nil)
@@ -74,9 +74,11 @@ func (r *AuditRecorder) VaultState(ctx context.Context, iss *v1alpha1.VaultInter
 	} else {
 		r.metrics.issuerVaultOK.WithLabelValues(iss.Name).Set(0)
 	}
-	key := fmt.Sprintf("%s/%s/%d", iss.Name, iss.UID, iss.Generation)
+	// One entry per issuer name, so the map stays as small as the set of
+	// issuers however often they are edited.
+	state := fmt.Sprintf("%s/%d/%s", iss.UID, iss.Generation, reason)
 	r.mu.Lock()
-	unchanged := r.lastVault[key] == reason && ok
+	unchanged := r.lastVault[iss.Name] == state && ok
 	r.mu.Unlock()
 	if unchanged {
 		return // the common case of a healthy issuer signing: nothing to write
@@ -107,7 +109,7 @@ func (r *AuditRecorder) VaultState(ctx context.Context, iss *v1alpha1.VaultInter
 		return
 	}
 	r.mu.Lock()
-	r.lastVault[key] = reason
+	r.lastVault[iss.Name] = state
 	r.mu.Unlock()
 }
 

@@ -157,8 +157,9 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 		// the issuer goes not Ready and the request waits for it.
 		return signer.PEMBundle{}, signer.IssuerError{Err: err}
 	}
-	alreadyDelivered := s.journal().lookup(ref).delivered
-	resp, recovered, err := s.recoverFromJournal(ctx, vc, creds, ref, decision)
+	entry := s.journal().lookup(ref)
+	alreadyDelivered := entry.delivered
+	resp, recovered, err := s.recoverFromJournal(ctx, vc, creds, ref, entry, decision)
 	if err == nil && resp == nil {
 		s.journal().Intent(ctx, ref, s.now())
 		resp, err = vc.SignIntermediate(ctx, creds, signRequest(req.CSR, decision))
@@ -327,9 +328,9 @@ const recoveryWindow = 5 * time.Minute
 // request in an earlier attempt whose answer was never delivered: read back
 // by the journaled serial, or found by the request's public key when only the
 // intent was journaled. nil means the request must be signed.
-func (s *Signer) recoverFromJournal(ctx context.Context, vc *vault.Client, creds vault.Credentials, ref RequestRef, d policy.Decision) (*vault.SignResponse, bool, error) {
+func (s *Signer) recoverFromJournal(ctx context.Context, vc *vault.Client, creds vault.Credentials, ref RequestRef,
+	entry journalEntry, d policy.Decision) (*vault.SignResponse, bool, error) {
 	logger := log.FromContext(ctx)
-	entry := s.journal().lookup(ref)
 	var (
 		serial string
 		issued *vault.IssuedCertificate
