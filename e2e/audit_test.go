@@ -19,13 +19,9 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -287,15 +283,11 @@ func getIssuer(t *testing.T, name string) *v1alpha1.VaultIntermediateClusterIssu
 // csrWithSubject returns a P-256 CSR for subject.
 func csrWithSubject(t *testing.T, subject pkix.Name) []byte {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	csr, err := env.CSR(&x509.CertificateRequest{Subject: subject})
 	if err != nil {
 		t.Fatal(err)
 	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: subject}, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
+	return csr
 }
 
 // auditLines returns the issuer process's audit log lines about issuer.

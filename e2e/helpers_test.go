@@ -35,10 +35,8 @@ import (
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	eventsv1 "k8s.io/api/events/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/golemtrust/vault-intermediate-issuer/api/v1alpha1"
 	"github.com/golemtrust/vault-intermediate-issuer/e2e/env"
 )
 
@@ -46,16 +44,7 @@ import (
 // issuer, with the given CSR and duration.
 func createRequest(t *testing.T, name, issuer string, csr []byte, duration time.Duration) {
 	t.Helper()
-	cr := &cmapi.CertificateRequest{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: name},
-		Spec: cmapi.CertificateRequestSpec{
-			Request:  csr,
-			IsCA:     true,
-			Duration: &metav1.Duration{Duration: duration},
-			IssuerRef: cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group,
-				Kind: "VaultIntermediateClusterIssuer", Name: issuer},
-		},
-	}
+	cr := env.IntermediateRequest("istio-system", name, issuer, csr, duration)
 	if err := stack.Client.Create(t.Context(), cr); err != nil {
 		t.Fatal(err)
 	}

@@ -18,20 +18,11 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"testing"
 	"time"
 
-	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
-	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/golemtrust/vault-intermediate-issuer/api/v1alpha1"
 	"github.com/golemtrust/vault-intermediate-issuer/e2e/env"
@@ -44,46 +35,20 @@ import (
 func TestOneLoginPerTokenLifetime(t *testing.T) {
 	ctx := t.Context()
 	const signings = 20
-	before, err := appRoleLogins(ctx)
+	before, err := stack.Vault.AppRoleLogins(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	names := make([]string, 0, signings)
 	for i := range signings {
-		cr := &cmapi.CertificateRequest{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: fmt.Sprintf("token-reuse-%02d", i)},
-			Spec: cmapi.CertificateRequestSpec{
-				Request:  bankCSR(t),
-				IsCA:     true,
-				Duration: &metav1.Duration{Duration: 720 * time.Hour},
-				IssuerRef: cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group,
-					Kind: "VaultIntermediateClusterIssuer", Name: bankIssuer},
-			},
-		}
-		if err := stack.Client.Create(ctx, cr); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, cr.Name)
+		name := fmt.Sprintf("token-reuse-%02d", i)
+		createRequest(t, name, bankIssuer, bankCSR(t), 720*time.Hour)
+		names = append(names, name)
 	}
 	for _, name := range names {
-		err := env.WaitFor(ctx, 60*time.Second, 200*time.Millisecond, "CertificateRequest "+name, func(ctx context.Context) (bool, error) {
-			cr := &cmapi.CertificateRequest{}
-			if err := stack.Client.Get(ctx, client.ObjectKey{Namespace: "istio-system", Name: name}, cr); err != nil {
-				return false, err
-			}
-			if !env.IsFinal(cr) {
-				return false, nil
-			}
-			if ready := env.CertificateRequestCondition(cr, cmapi.CertificateRequestConditionReady); ready.Status != cmmeta.ConditionTrue {
-				return true, fmt.Errorf("request %s was not issued: %s %s", name, ready.Reason, ready.Message)
-			}
-			return true, nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		requireIssued(t, waitForFinal(t, name, 60*time.Second))
 	}
-	after, err := appRoleLogins(ctx)
+	after, err := stack.Vault.AppRoleLogins(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,22 +61,7 @@ func TestOneLoginPerTokenLifetime(t *testing.T) {
 // bankCSR returns a PEM CSR with the subject the bank's policy requires.
 func bankCSR(t *testing.T) []byte {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
-		Subject: pkix.Name{CommonName: "Golem Trust Istio CA", Organization: []string{"Golem Trust"}, Country: []string{"AM"}},
-	}, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
-}
-
-// appRoleLogins reads the number of AppRole logins from Vault's own metrics.
-func appRoleLogins(ctx context.Context) (int, error) {
-	return stack.Vault.AppRoleLogins(ctx)
+	return csrWithSubject(t, env.BankSubject)
 }
 
 // TestTokenRenewalAndSecretIDRotation gives an issuer a role whose tokens

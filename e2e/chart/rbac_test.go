@@ -18,12 +18,7 @@ package chart
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"net/http"
 	"testing"
@@ -206,13 +201,7 @@ func ra(group, resource, subresource, verb, namespace, name string) authorizatio
 // it fails).
 func TestCertificateSigningRequestUnderChartRBAC(t *testing.T) {
 	ctx := t.Context()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
-		Subject: pkix.Name{CommonName: "Golem Trust Istio CA", Organization: []string{"Golem Trust"}, Country: []string{"AM"}},
-	}, key)
+	csrPEM, err := env.CSR(&x509.CertificateRequest{Subject: env.BankSubject})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +209,7 @@ func TestCertificateSigningRequestUnderChartRBAC(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "chart-rbac-csr",
 			Annotations: map[string]string{experimentalapi.CertificateSigningRequestIsCAAnnotationKey: "true"}},
 		Spec: certificatesv1.CertificateSigningRequestSpec{
-			Request:           pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
+			Request:           csrPEM,
 			SignerName:        "vaultintermediateclusterissuers.pki.golemtrust.am/" + bankIssuer,
 			Usages:            []certificatesv1.KeyUsage{certificatesv1.UsageCertSign, certificatesv1.UsageCRLSign},
 			ExpirationSeconds: ptr.To[int32](int32((720 * time.Hour).Seconds())),

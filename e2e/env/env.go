@@ -264,22 +264,7 @@ func (e *Env) EnsureNamespace(ctx context.Context, name string) error {
 // WriteAppRoleSecret creates or updates the AppRole Secret the examples
 // reference: keys roleId and secretId in the cluster resource namespace.
 func (e *Env) WriteAppRoleSecret(ctx context.Context, roleID, secretID string) error {
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: AppRoleSecretName, Namespace: ClusterResourceNamespace}}
-	data := map[string][]byte{"roleId": []byte(roleID), "secretId": []byte(secretID)}
-	if err := e.Client.Get(ctx, client.ObjectKeyFromObject(secret), secret); apierrors.IsNotFound(err) {
-		secret.Data = data
-		if err := e.Client.Create(ctx, secret); err != nil {
-			return fmt.Errorf("creating Secret %s: %w", AppRoleSecretName, err)
-		}
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("reading Secret %s: %w", AppRoleSecretName, err)
-	}
-	secret.Data = data
-	if err := e.Client.Update(ctx, secret); err != nil {
-		return fmt.Errorf("updating Secret %s: %w", AppRoleSecretName, err)
-	}
-	return nil
+	return e.WriteSecret(ctx, AppRoleSecretName, map[string][]byte{"roleId": []byte(roleID), "secretId": []byte(secretID)})
 }
 
 // FreePort returns a loopback TCP port that was free a moment ago.

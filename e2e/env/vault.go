@@ -17,7 +17,6 @@ limitations under the License.
 package env
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/x509"
@@ -26,7 +25,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -425,34 +423,11 @@ func (v *Vault) IssuedSerials(ctx context.Context, mount string) ([]string, erro
 // logins from its Prometheus metrics (vault_token_creation with
 // auth_method="approle"): a counter kept by Vault itself, not by a client.
 func (v *Vault) AppRoleLogins(ctx context.Context) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.Address+"/v1/sys/metrics?format=prometheus", nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := http.DefaultClient.Do(req)
+	samples, err := Scrape(ctx, v.Address+"/v1/sys/metrics?format=prometheus")
 	if err != nil {
 		return 0, fmt.Errorf("scraping Vault's metrics: %w", err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("scraping Vault's metrics: HTTP %d", resp.StatusCode)
-	}
-	total := 0.0
-	scanner := bufio.NewScanner(resp.Body)
-	scanner.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for scanner.Scan() {
-		line := scanner.Text()
-		if !strings.HasPrefix(line, "vault_token_creation{") || !strings.Contains(line, `auth_method="approle"`) {
-			continue
-		}
-		fields := strings.Fields(line)
-		n, err := strconv.ParseFloat(fields[len(fields)-1], 64)
-		if err != nil {
-			return 0, fmt.Errorf("parsing %q: %w", line, err)
-		}
-		total += n
-	}
-	return int(total), scanner.Err()
+	return int(Sum(samples, "vault_token_creation", map[string]string{"auth_method": "approle"})), nil
 }
 
 // Stop stops the server.

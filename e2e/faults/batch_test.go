@@ -18,12 +18,7 @@ package faults
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"sync"
 	"testing"
@@ -31,10 +26,8 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/golemtrust/vault-intermediate-issuer/api/v1alpha1"
 	"github.com/golemtrust/vault-intermediate-issuer/e2e/env"
 )
 
@@ -44,35 +37,18 @@ const drillLabel = "faults.pki.golemtrust.am/drill"
 // bankCSR returns a PEM CSR the bank's policy allows.
 func bankCSR(t testing.TB) []byte {
 	t.Helper()
-	return csrFor(t, pkix.Name{CommonName: "Golem Trust Istio CA", Organization: []string{"Golem Trust"}, Country: []string{"AM"}})
-}
-
-func csrFor(t testing.TB, subject pkix.Name) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	csr, err := env.CSR(&x509.CertificateRequest{Subject: env.BankSubject})
 	if err != nil {
 		t.Fatal(err)
 	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: subject}, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
+	return csr
 }
 
 // request builds an isCA CertificateRequest of the drill for issuer.
 func request(drill string, i int, issuer string, csr []byte) *cmapi.CertificateRequest {
-	return &cmapi.CertificateRequest{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: fmt.Sprintf("%s-%03d", drill, i),
-			Labels: map[string]string{drillLabel: drill}},
-		Spec: cmapi.CertificateRequestSpec{
-			Request:  csr,
-			IsCA:     true,
-			Duration: &metav1.Duration{Duration: 720 * time.Hour},
-			IssuerRef: cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group,
-				Kind: "VaultIntermediateClusterIssuer", Name: issuer},
-		},
-	}
+	cr := env.IntermediateRequest(namespace, fmt.Sprintf("%s-%03d", drill, i), issuer, csr, 720*time.Hour)
+	cr.Labels = map[string]string{drillLabel: drill}
+	return cr
 }
 
 // batch is the requests of one drill and when each was created.

@@ -18,13 +18,8 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"debug/buildinfo"
-	"encoding/pem"
 	"fmt"
 	"math"
 	"os/exec"
@@ -231,19 +226,9 @@ func (b *bench) setUpIssuers(ctx context.Context) error {
 }
 
 // bankCSR is a PEM CSR with its own P-256 key and the subject the bank's
-// policy requires, as e2e/token_test.go builds it.
+// policy requires.
 func bankCSR() ([]byte, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
-		Subject: pkix.Name{CommonName: "Golem Trust Istio CA", Organization: []string{"Golem Trust"}, Country: []string{"AM"}},
-	}, key)
-	if err != nil {
-		return nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), nil
+	return env.CSR(&x509.CertificateRequest{Subject: env.BankSubject})
 }
 
 // issuerRef points a request at one of the issuers under test.

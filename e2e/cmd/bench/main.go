@@ -112,7 +112,7 @@ func logf(format string, args ...any) {
 func run(ctx context.Context, o *options) error {
 	started := time.Now()
 	machine := describeMachine()
-	cmMetricsPort, err := freePort()
+	cmMetricsPort, err := env.FreePort()
 	if err != nil {
 		return err
 	}

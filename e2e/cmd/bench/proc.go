@@ -20,14 +20,15 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/golemtrust/vault-intermediate-issuer/e2e/env"
 )
 
 // clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat:
@@ -133,84 +134,34 @@ func childPIDs(names ...string) map[string]int {
 // scrapeMetrics reads the unlabelled samples of a Prometheus text endpoint
 // whose names are in want.
 func scrapeMetrics(ctx context.Context, url string, want ...string) (map[string]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	samples, err := env.Scrape(ctx, url)
 	if err != nil {
 		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
 	}
 	out := map[string]float64{}
-	scanner := bufio.NewScanner(resp.Body)
-	scanner.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for scanner.Scan() {
-		name, value, ok := strings.Cut(scanner.Text(), " ")
-		if !ok {
-			continue
-		}
-		for _, w := range want {
-			if name == w {
-				if v, err := strconv.ParseFloat(strings.TrimSpace(value), 64); err == nil {
-					out[name] = v
-				}
-			}
+	for _, s := range samples {
+		if len(s.Labels) == 0 && slices.Contains(want, s.Name) {
+			out[s.Name] = s.Value
 		}
 	}
-	return out, scanner.Err()
+	return out, nil
 }
 
 // scrapeSums reads a Prometheus text endpoint and sums, for each name in
-// want, every series of that name whose labels contain labelMatch.
+// want, every series of that name that has the label labelMatch
+// (`key="value"`).
 func scrapeSums(ctx context.Context, url, labelMatch string, want ...string) (map[string]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	samples, err := env.Scrape(ctx, url)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
-	}
+	k, v, _ := strings.Cut(labelMatch, "=")
+	match := map[string]string{k: strings.Trim(v, `"`)}
 	out := map[string]float64{}
-	scanner := bufio.NewScanner(resp.Body)
-	scanner.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for scanner.Scan() {
-		line := scanner.Text()
-		name, labels, ok := strings.Cut(line, "{")
-		if !ok || !strings.Contains(labels, labelMatch) {
-			continue
-		}
-		for _, w := range want {
-			if name != w {
-				continue
-			}
-			fields := strings.Fields(line[strings.LastIndexByte(line, '}')+1:])
-			if len(fields) == 0 {
-				continue
-			}
-			if v, err := strconv.ParseFloat(fields[0], 64); err == nil {
-				out[name] += v
-			}
-		}
+	for _, name := range want {
+		out[name] = env.Sum(samples, name, match)
 	}
-	return out, scanner.Err()
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return out, nil
 }
 
 // machine describes where the numbers were taken.
