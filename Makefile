@@ -123,7 +123,8 @@ manifests: $(BIN)/helm ## Render the chart with its default values into deploy/m
 	hack/render-manifests.sh $(BIN)/helm $(CHART) $(MANIFESTS_NAMESPACE) > $(MANIFESTS)
 
 .PHONY: verify
-verify: $(BIN)/controller-gen $(BIN)/helm ## Fail if generated files, the chart's CRDs or deploy/manifests are stale, code is not gofmt'ed or go vet complains.
+verify: $(BIN)/controller-gen $(BIN)/helm ## Fail if generated files, the chart's CRDs or deploy/manifests are stale, code is not gofmt'ed or go vet complains, or git tracks a built file.
+	hack/check-tracked-files.sh
 	tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
 		cp -r api $$tmp/api && \
 		$(BIN)/controller-gen object:headerFile=hack/boilerplate.go.txt paths=./api/... output:object:dir=$$tmp/api/v1alpha1 && \
