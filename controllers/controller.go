@@ -116,7 +116,7 @@ func (r *Issuer) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 		// Istio reads the root from ca.crt of its cacerts Secret, and a
 		// multi-cluster mesh breaks unless it is the real root: ask
 		// cert-manager to write the CA the signer returns.
-		SetCAOnCertificateRequest: true,
+		SetCAOnCertificateRequest: true, //nolint:staticcheck // SA1019: deliberate, see above
 		ControllerOptions: controller.Options{
 			MaxConcurrentReconciles: r.MaxConcurrentReconciles,
 		},

@@ -57,8 +57,8 @@ func TestAuditTrail(t *testing.T) {
 		Type: "file", Options: map[string]string{"file_path": vaultAudit}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := stack.Vault.Admin.Sys().TuneMountWithContext(ctx, stack.PKI.Mount, vaultapi.MountConfigInput{
-		AuditNonHMACResponseKeys: []string{"serial_number"}}); err != nil {
+	if err := stack.Vault.Admin.Sys().TuneMountAllowNilWithContext(ctx, stack.PKI.Mount, vaultapi.TuneMountConfigInput{
+		AuditNonHMACResponseKeys: &[]string{"serial_number"}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -240,7 +240,7 @@ func TestAuditTrail(t *testing.T) {
 		if want == digest {
 			t.Fatal("the edited policy has the old digest")
 		}
-		err := env.WaitFor(ctx, 30*time.Second, 200*time.Millisecond, "the new policy digest", func(ctx context.Context) (bool, error) {
+		err := env.WaitFor(ctx, 30*time.Second, 200*time.Millisecond, "the new policy digest", func(context.Context) (bool, error) {
 			st := getIssuer(t, issuer).Status
 			return st.PolicyDigest == want && st.ObservedGeneration == iss.Generation, nil
 		})
@@ -271,7 +271,7 @@ func TestAuditTrail(t *testing.T) {
 
 func eq(want float64) func(float64) bool { return func(v float64) bool { return v == want } }
 
-func getIssuer(t *testing.T, name string) *v1alpha1.VaultIntermediateClusterIssuer {
+func getIssuer(t *testing.T, name string) *v1alpha1.VaultIntermediateClusterIssuer { //nolint:unparam // a lookup by name; that these tests use one issuer is theirs to decide
 	t.Helper()
 	iss := &v1alpha1.VaultIntermediateClusterIssuer{}
 	if err := stack.Client.Get(t.Context(), client.ObjectKey{Name: name}, iss); err != nil {

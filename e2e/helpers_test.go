@@ -42,7 +42,7 @@ import (
 
 // createRequest creates an isCA CertificateRequest in istio-system for the
 // issuer, with the given CSR and duration.
-func createRequest(t *testing.T, name, issuer string, csr []byte, duration time.Duration) {
+func createRequest(t *testing.T, name, issuer string, csr []byte, duration time.Duration) { //nolint:unparam // each call states the duration it requests, though all ask for 720h today
 	t.Helper()
 	cr := env.IntermediateRequest("istio-system", name, issuer, csr, duration)
 	if err := stack.Client.Create(t.Context(), cr); err != nil {

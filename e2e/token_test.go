@@ -135,7 +135,7 @@ func TestTokenRenewalAndSecretIDRotation(t *testing.T) {
 		"roleId": []byte(role.RoleID), "secretId": []byte(newSecretID)}); err != nil {
 		t.Fatal(err)
 	}
-	err = env.WaitFor(ctx, 30*time.Second, 250*time.Millisecond, "a login with the rotated secret ID", func(ctx context.Context) (bool, error) {
+	err = env.WaitFor(ctx, 30*time.Second, 250*time.Millisecond, "a login with the rotated secret ID", func(context.Context) (bool, error) {
 		return metric(logins, map[string]string{"result": "success"}) == 2, nil
 	})
 	if err != nil {

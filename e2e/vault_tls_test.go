@@ -79,7 +79,8 @@ func startTLSVault(t *testing.T) *tlsVault {
 	if tv.shortCA, err = v.GenerateRoot(ctx, tlsShortMount, "Golem Trust Short-Lived Root CA", "87600h"); err != nil {
 		t.Fatal(err)
 	}
-	if err := v.Admin.Sys().TuneMountWithContext(ctx, tlsShortMount, vaultapi.MountConfigInput{MaxLeaseTTL: "12h"}); err != nil {
+	maxLeaseTTL := "12h"
+	if err := v.Admin.Sys().TuneMountAllowNilWithContext(ctx, tlsShortMount, vaultapi.TuneMountConfigInput{MaxLeaseTTL: &maxLeaseTTL}); err != nil {
 		t.Fatal(err)
 	}
 	tv.role, err = v.CreateAppRole(ctx, "tls-issuer", []string{

@@ -26,7 +26,7 @@ var (
 	GroupVersion = schema.GroupVersion{Group: "pki.golemtrust.am", Version: "v1alpha1"}
 
 	// SchemeBuilder registers the types of this package with a runtime.Scheme.
-	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}
+	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion} //nolint:staticcheck // SA1019: the layout of controller-gen's and issuer-lib's API packages; issuer-lib's API imports controller-runtime anyway
 
 	// AddToScheme adds the types of this package to a runtime.Scheme.
 	AddToScheme = SchemeBuilder.AddToScheme

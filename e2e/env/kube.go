@@ -181,7 +181,10 @@ func WaitFor(ctx context.Context, timeout, interval time.Duration, what string, 
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("timed out after %s waiting for %s (last error: %v)", timeout, what, lastErr)
+			if lastErr == nil {
+				return fmt.Errorf("timed out after %s waiting for %s", timeout, what)
+			}
+			return fmt.Errorf("timed out after %s waiting for %s (last error: %w)", timeout, what, lastErr)
 		case <-ticker.C:
 		}
 	}

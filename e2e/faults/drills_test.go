@@ -121,7 +121,7 @@ func TestDrill04KilledAfterVaultAnswered(t *testing.T) {
 			o := b.wait(t, 4*time.Minute)
 			stop()
 			check(t, "4. SIGKILL "+point, b, o, before, len(b.created), 0, fmt.Sprintf("%d crashes", crashes.Load()))
-			if crashes.Load() < int32(len(b.created)) {
+			if int(crashes.Load()) < len(b.created) {
 				t.Errorf("%d crashes for %d requests: the fault point was not reached for every request", crashes.Load(), len(b.created))
 			}
 		})
@@ -179,12 +179,12 @@ func TestDrill05LeaderFailover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Stop(10 * time.Second)
+	defer func() { _ = a.Stop(10 * time.Second) }()
 	bProc, err := stack.StartIssuerWith(env.IssuerOptions{Name: "issuer-replica-b", Args: args})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer bProc.Stop(10 * time.Second)
+	defer func() { _ = bProc.Stop(10 * time.Second) }()
 	var leader, follower *env.IssuerProcess
 	err = env.WaitFor(t.Context(), 60*time.Second, 250*time.Millisecond, "a leader", func(ctx context.Context) (bool, error) {
 		for _, p := range []*env.IssuerProcess{a, bProc} {

@@ -199,7 +199,7 @@ func TestHostileVaultServers(t *testing.T) {
 			if err != nil {
 				return
 			}
-			go func() { time.Sleep(time.Minute); conn.Close() }()
+			go func() { time.Sleep(time.Minute); _ = conn.Close() }()
 		}
 	}()
 

@@ -113,7 +113,7 @@ const renewAt = 0.8
 // repeated failures would trip Vault's AppRole lockout, which then rejects
 // the right secret ID too.
 const (
-	loginBackoffMin = 5 * time.Second
+	loginBackoffMin = 5 * time.Second //nolint:revive // time-naming: Min is the minimum, not minutes (see loginBackoffMax)
 	loginBackoffMax = 5 * time.Minute
 )
 

@@ -61,8 +61,8 @@ func writeChart(path string, r *report) error {
 		p.Legend.XOffs = -vg.Millimeter
 		p.Legend.YOffs = vg.Millimeter
 
-		lat, _, _, runs, _, _ := r.floorSummary(n, false)
-		latEach, _, _, runsEach, _, _ := r.floorSummary(n, true)
+		lat, _, runs, _, _ := r.floorSummary(n, false)
+		latEach, _, runsEach, _, _ := r.floorSummary(n, true)
 		series := []chartSeries{
 			{"vault-intermediate-issuer", r.summarize(ours, n).TimeToReady, oursColor, nil},
 			{"cert-manager in-tree Vault", r.summarize(inTree, n).TimeToReady, inTreeColor, nil},
@@ -111,7 +111,7 @@ func writeChart(path string, r *report) error {
 		return err
 	}
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	return f.Close()

@@ -168,7 +168,7 @@ func run(ctx context.Context, o *options) error {
 				logf("N=%d rep %d: %s", n, rep, iss)
 				r, err := b.runOnce(ctx, iss, n, rep, o.runTimeout)
 				if err != nil {
-					return fmt.Errorf("N=%d rep %d %s: %w", n, rep, iss, err)
+					return fmt.Errorf("run N=%d rep %d %s: %w", n, rep, iss, err)
 				}
 				logf("  p50 %s p95 %s max %s wall %s (%.1f req/s), %d logins, %d failed, %d timed out",
 					fmtDur(r.percentile(50)), fmtDur(r.percentile(95)), fmtDur(r.percentile(100)), fmtDur(r.Wall),
@@ -206,11 +206,11 @@ func run(ctx context.Context, o *options) error {
 	report.Finished = time.Now()
 	report.Machine.LoadAfter = loadAverage()
 
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
+	if err := os.MkdirAll(o.out, 0o755); err != nil { //nolint:gosec // G301: bench/ is part of the repository tree, readable like the rest
 		return fmt.Errorf("creating %s: %w", o.out, err)
 	}
 	md := report.markdown()
-	if err := os.WriteFile(filepath.Join(o.out, "results.md"), []byte(md), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(o.out, "results.md"), []byte(md), 0o644); err != nil { //nolint:gosec // G306: the committed report, readable like the rest of the tree
 		return fmt.Errorf("writing results.md: %w", err)
 	}
 	if len(o.sizes) > 0 {

@@ -184,7 +184,7 @@ func describeMachine() machine {
 				break
 			}
 		}
-		f.Close()
+		_ = f.Close()
 	}
 	if f, err := os.Open("/proc/meminfo"); err == nil {
 		scanner := bufio.NewScanner(f)
@@ -195,7 +195,7 @@ func describeMachine() machine {
 				m.MemoryGiB = kib / (1 << 20)
 			}
 		}
-		f.Close()
+		_ = f.Close()
 	}
 	return m
 }

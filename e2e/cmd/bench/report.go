@@ -107,20 +107,18 @@ func (r *report) summarize(iss issuerUnderTest, n int) *summary {
 }
 
 // floorSummary pools the floor runs of one N and mode.
-func (r *report) floorSummary(n int, loginEach bool) (latency, service []time.Duration, wall time.Duration, runs, logins int, vaultCPU time.Duration) {
+func (r *report) floorSummary(n int, loginEach bool) (latency []time.Duration, wall time.Duration, runs, logins int, vaultCPU time.Duration) {
 	for _, f := range r.Floors {
 		if f.N != n || f.LoginEach != loginEach {
 			continue
 		}
 		runs++
 		latency = append(latency, f.Latency...)
-		service = append(service, f.Service...)
 		wall += f.Wall
 		logins += f.Logins
 		vaultCPU += f.VaultCPU
 	}
 	slices.Sort(latency)
-	slices.Sort(service)
 	return
 }
 
@@ -227,7 +225,7 @@ func (r *report) markdown() string {
 				oursCPU, secs(s.meanCPU(procCertManager)), secs(s.meanCPU(procOpenBao)), oursRSS, mib(s.PeakKiB[procCertManager]))
 		}
 		for _, loginEach := range []bool{false, true} {
-			lat, _, wall, runs, logins, vaultCPU := r.floorSummary(n, loginEach)
+			lat, wall, runs, logins, vaultCPU := r.floorSummary(n, loginEach)
 			if runs == 0 {
 				continue
 			}
@@ -249,7 +247,7 @@ func (r *report) markdown() string {
 		if a.Runs == 0 || bb.Runs == 0 {
 			continue
 		}
-		lat, _, _, _, _, _ := r.floorSummary(n, false)
+		lat, _, _, _, _ := r.floorSummary(n, false)
 		loginRatio := "–"
 		switch {
 		case a.Logins == 0 && bb.Logins > 0:
