@@ -47,14 +47,21 @@ help: ## List the targets.
 ##@ Build
 
 .PHONY: build
-build: $(BIN)/vault-intermediate-issuer ## Build the controller binary into bin/.
+build: $(BIN)/vault-intermediate-issuer $(BIN)/vault-intermediate-issuer-race ## Build the controller into bin/, and its race-detector build for the e2e suite.
 
-$(BIN)/vault-intermediate-issuer: $(shell find api signer controllers cmd -name '*.go' -not -name '*_test.go') go.mod go.sum
+CONTROLLER_SOURCES := $(shell find api signer controllers cmd -name '*.go' -not -name '*_test.go') go.mod go.sum
+
+$(BIN)/vault-intermediate-issuer: $(CONTROLLER_SOURCES)
 	$(GO_BUILD) -ldflags "-s -w -X main.version=$(VERSION)" -o $@ ./cmd/vault-intermediate-issuer
+
+# The same controller built with the race detector, which the main e2e suite
+# runs (and fails on any race it reports); never shipped. -race needs cgo.
+$(BIN)/vault-intermediate-issuer-race: $(CONTROLLER_SOURCES)
+	CGO_ENABLED=1 $(GO_BUILD) -race -ldflags "-X main.version=$(VERSION)-race" -o $@ ./cmd/vault-intermediate-issuer
 
 # The same controller with fault injection points compiled in, for the fault
 # drills only (never shipped).
-$(BIN)/vault-intermediate-issuer-faultinjection: $(shell find api signer controllers cmd -name '*.go' -not -name '*_test.go') go.mod go.sum
+$(BIN)/vault-intermediate-issuer-faultinjection: $(CONTROLLER_SOURCES)
 	$(GO_BUILD) -tags faultinjection -ldflags "-s -w -X main.version=$(VERSION)-faultinjection" -o $@ ./cmd/vault-intermediate-issuer
 
 .PHONY: tools
@@ -169,21 +176,23 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint (.golangci.yml) over the main and e2
 test: verify test-unit image-check test-e2e ## Run every test: generated-file checks, unit and fuzz seeds, the image's binary, end to end.
 
 .PHONY: test-unit
-test-unit: ## Unit tests, table tests and fuzz seed corpora (no servers).
-	$(GO) test -count=1 ./...
+test-unit: ## Unit tests, table tests and fuzz seed corpora (no servers), with the race detector.
+	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 
 .PHONY: image-check
 image-check: ## Build the binary exactly as the Dockerfile does (its go build line) and check it.
 	VERSION=$(VERSION) hack/image-check.sh
 
 # The suites run one after another (-p 1): each starts a stack of its own,
-# and two on two cores would measure the machine, not the code.
+# and two on two cores would measure the machine, not the code. The main
+# suite runs bin/vault-intermediate-issuer-race and fails if its log holds a
+# race report; the others run the binary that ships.
 .PHONY: test-e2e
 test-e2e: tools build $(BIN)/vault-intermediate-issuer-faultinjection ## End-to-end tests, the Helm chart's and the fault drills, on the real stack (etcd, kube-apiserver, OpenBao, cert-manager).
 	cd e2e && $(GO) test -count=1 -p 1 -timeout 40m -v ./...
 
 .PHONY: test-soak
-test-soak: tools build $(BIN)/vault-intermediate-issuer-faultinjection ## The fault drills scaled up (more requests, longer runs).
+test-soak: tools $(BIN)/vault-intermediate-issuer $(BIN)/vault-intermediate-issuer-faultinjection ## The fault drills scaled up (more requests, longer runs).
 	cd e2e && FAULTS_SOAK=1 $(GO) test -count=1 -timeout 90m -v ./faults/
 
 # Sizes of the stack benchmark (requests created at once), runs per issuer and
@@ -193,7 +202,7 @@ BENCH_REPS ?= 2
 BENCH_FOREIGN ?= 5000
 
 .PHONY: bench
-bench: tools build ## Go benchmarks, then ours vs cert-manager's in-tree Vault issuer on the real stack (BENCH_N=50,200,1000); writes bench/.
+bench: tools $(BIN)/vault-intermediate-issuer ## Go benchmarks, then ours vs cert-manager's in-tree Vault issuer on the real stack (BENCH_N=50,200,1000); writes bench/.
 	mkdir -p bench
 	$(GO) test -run '^$$' -bench . -benchmem ./signer/policy/ | tee bench/go-bench.txt
 	cd e2e && $(GO) run ./cmd/bench -n $(BENCH_N) -reps $(BENCH_REPS) -foreign $(BENCH_FOREIGN) \
@@ -202,7 +211,7 @@ bench: tools build ## Go benchmarks, then ours vs cert-manager's in-tree Vault i
 ##@ Demo
 
 .PHONY: demo
-demo: tools build ## Issue the Istio cacerts end to end on a local stack and print it (DEMO_KEEP=1 keeps it running).
+demo: tools $(BIN)/vault-intermediate-issuer ## Issue the Istio cacerts end to end on a local stack and print it (DEMO_KEEP=1 keeps it running).
 	cd e2e && $(GO) run ./cmd/demo
 
 .PHONY: clean

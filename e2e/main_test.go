@@ -41,16 +41,30 @@ func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
-func run(m *testing.M) int {
+func run(m *testing.M) (code int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
 	var err error
-	stack, err = env.Start(ctx, env.Options{})
+	// This suite runs the controller built with the race detector.
+	stack, err = env.Start(ctx, env.Options{IssuerBinary: env.RaceIssuerBinary})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the e2e environment:", err)
 		return 1
 	}
+	// Deferred before Stop, so it runs after it: a race the controller hits
+	// while shutting down fails the suite too.
+	defer func() {
+		races, err := stack.DataRaces()
+		switch {
+		case err != nil:
+			fmt.Fprintln(os.Stderr, "scanning the logs for data races:", err)
+			code = 1
+		case len(races) > 0:
+			fmt.Fprintf(os.Stderr, "the race detector reported data races:\n  %s\n", strings.Join(races, "\n  "))
+			code = 1
+		}
+	}()
 	defer stack.Stop()
 	fmt.Printf("e2e environment up in %s (Vault %s at %s, logs in %s)\n",
 		time.Since(start).Round(time.Millisecond), stack.Vault.Version, stack.Vault.Address, stack.Artifacts)
@@ -62,7 +76,7 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "the bank issuer did not become Ready: %v (condition: %+v)\n", err, cond)
 		return 1
 	}
-	code := m.Run()
+	code = m.Run()
 	if code != 0 {
 		return code
 	}

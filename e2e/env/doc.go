@@ -23,5 +23,6 @@ limitations under the License.
 // CertificateRequest status except the ones our controller signs.
 //
 // Every process logs to a file under the run's artifacts directory, so a
-// failed run can be read afterwards and the logs can be scanned for secrets.
+// failed run can be read afterwards and the logs can be scanned for secrets
+// and, when the controller is the one built with -race, for data races.
 package env

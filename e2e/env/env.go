@@ -68,7 +68,16 @@ type Options struct {
 	// CertManagerArgs are appended to the cert-manager controller's command
 	// line, e.g. --controllers to run the in-tree Vault issuer beside ours.
 	CertManagerArgs []string
+	// IssuerBinary is the file in bin/ that StartIssuer, and StartIssuerWith
+	// when its options name none, run: "vault-intermediate-issuer" when
+	// empty, RaceIssuerBinary for a suite that checks the controller for
+	// data races (see DataRaces).
+	IssuerBinary string
 }
+
+// RaceIssuerBinary is the controller built with the race detector (make
+// build writes it beside the normal one).
+const RaceIssuerBinary = "vault-intermediate-issuer-race"
 
 // Env is the running stack.
 type Env struct {
@@ -94,20 +103,25 @@ type Env struct {
 	// apiServer replaces envtest's kube-apiserver after RestartAPIServer.
 	apiServer       *Process
 	certManagerArgs []string
+	issuerBinary    string
 }
 
 // Start brings the whole stack up: kube-apiserver + etcd with the
 // cert-manager and issuer CRDs, OpenBao configured with the bank's PKI and
 // AppRole, the AppRole Secret, the cert-manager controllers and the issuer.
 func Start(ctx context.Context, opts Options) (_ *Env, err error) {
-	e := &Env{RepoRoot: opts.RepoRoot, Artifacts: opts.Artifacts, certManagerArgs: opts.CertManagerArgs}
+	e := &Env{RepoRoot: opts.RepoRoot, Artifacts: opts.Artifacts, certManagerArgs: opts.CertManagerArgs,
+		issuerBinary: opts.IssuerBinary}
+	if e.issuerBinary == "" {
+		e.issuerBinary = "vault-intermediate-issuer"
+	}
 	if e.RepoRoot == "" {
 		if e.RepoRoot, err = findRepoRoot(); err != nil {
 			return nil, err
 		}
 	}
 	e.BinDir = filepath.Join(e.RepoRoot, "bin")
-	for _, tool := range []string{"etcd", "kube-apiserver", "openbao", "cert-manager-controller", "vault-intermediate-issuer"} {
+	for _, tool := range []string{"etcd", "kube-apiserver", "openbao", "cert-manager-controller", e.issuerBinary} {
 		if _, err := os.Stat(filepath.Join(e.BinDir, tool)); err != nil {
 			return nil, fmt.Errorf("%s is missing from %s: run `make tools build` first", tool, e.BinDir)
 		}
@@ -229,7 +243,7 @@ func (e *Env) StartIssuer(extraArgs ...string) error {
 		"--metrics-bind-address", e.IssuerMetricsAddr,
 		"--health-probe-bind-address", net.JoinHostPort("127.0.0.1", strconv.Itoa(probePort)),
 	}, extraArgs...)
-	e.Issuer, err = StartProcess("vault-intermediate-issuer", e.Artifacts, filepath.Join(e.BinDir, "vault-intermediate-issuer"),
+	e.Issuer, err = StartProcess("vault-intermediate-issuer", e.Artifacts, filepath.Join(e.BinDir, e.issuerBinary),
 		args, append([]string{"KUBECONFIG=" + e.Kubeconfig}, e.IssuerEnv...))
 	return err
 }

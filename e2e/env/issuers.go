@@ -26,8 +26,7 @@ import (
 type IssuerOptions struct {
 	// Name names the process and its log file.
 	Name string
-	// Binary is the file in bin/ to run; "vault-intermediate-issuer" when
-	// empty.
+	// Binary is the file in bin/ to run; Options.IssuerBinary when empty.
 	Binary string
 	// Args are added to the defaults (cluster resource namespace, metrics
 	// and probe addresses).
@@ -50,7 +49,7 @@ type IssuerProcess struct {
 // does not replace e.Issuer.
 func (e *Env) StartIssuerWith(opts IssuerOptions) (*IssuerProcess, error) {
 	if opts.Binary == "" {
-		opts.Binary = "vault-intermediate-issuer"
+		opts.Binary = e.issuerBinary
 	}
 	if opts.Name == "" {
 		opts.Name = opts.Binary
