@@ -17,7 +17,9 @@ limitations under the License.
 // Command vault-intermediate-issuer runs the controller that signs
 // intermediate CA certificates with Vault for cert-manager, after checking
 // every request against its issuer's policy. "vault-intermediate-issuer
-// policy check" judges a request offline, without Vault or a cluster.
+// policy check" judges a request offline, without Vault or a cluster;
+// "vault-intermediate-issuer policy vault-acl" prints the Vault ACL policy
+// for the issuer's AppRole.
 package main
 
 import (
@@ -56,8 +58,12 @@ func main() {
 	if len(os.Args) > 2 && os.Args[1] == "policy" && os.Args[2] == "check" {
 		os.Exit(runPolicyCheck(os.Args[3:], os.Stdout, os.Stderr))
 	}
+	if len(os.Args) > 2 && os.Args[1] == "policy" && os.Args[2] == "vault-acl" {
+		os.Exit(runVaultACL(os.Args[3:], os.Stdout, os.Stderr))
+	}
 	if len(os.Args) > 1 && os.Args[1] == "policy" {
 		fmt.Fprintln(os.Stderr, "usage: vault-intermediate-issuer policy check --issuer ISSUER.yaml (--request REQUEST.yaml | --csr CSR.pem --namespace NS)")
+		fmt.Fprintln(os.Stderr, "       vault-intermediate-issuer policy vault-acl --issuer ISSUER.yaml [--name NAME]")
 		os.Exit(2)
 	}
 	if err := run(os.Args[1:], os.Stdout); err != nil {
