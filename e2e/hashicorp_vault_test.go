@@ -133,6 +133,24 @@ func TestHashiCorpVault(t *testing.T) {
 		}
 	})
 
+	t.Run("BankCACerts", func(t *testing.T) {
+		// The shipped Istio Certificate, pointed at this issuer: the
+		// cacerts Secret is issued under the generated ACL policy.
+		cert := bankCertificate("istio-system", "hashicorp-istio-ca", "Golem Trust")
+		cert.Spec.SecretName = "cacerts-hashicorp"
+		cert.Spec.IssuerRef.Name = issuer
+		if err := stack.Client.Create(t.Context(), cert); err != nil {
+			t.Fatal(err)
+		}
+		got := waitForSecretCert(t, "istio-system", "cacerts-hashicorp", nil)
+		if !got.root.Equal(pki.Root) {
+			t.Errorf("ca.crt is %q, want this Vault's root", got.root.Subject)
+		}
+		if err := got.leaf.CheckSignatureFrom(pki.Root); err != nil || !got.leaf.IsCA || !got.leaf.MaxPathLenZero {
+			t.Errorf("tls.crt: signed by the root %v, CA %v, path length 0 %v", err, got.leaf.IsCA, got.leaf.MaxPathLenZero)
+		}
+	})
+
 	t.Run("WrongCABundle", func(t *testing.T) {
 		const issuer = "vault-hashicorp-wrong-ca"
 		apply(t, issuer, newTestCA(t, "Some other CA").pem)

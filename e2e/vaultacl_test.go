@@ -32,8 +32,10 @@ import (
 
 	vaultapi "github.com/hashicorp/vault/api"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/golemtrust/vault-intermediate-issuer/api/v1alpha1"
 	"github.com/golemtrust/vault-intermediate-issuer/e2e/env"
 	"github.com/golemtrust/vault-intermediate-issuer/signer/vault"
 )
@@ -50,6 +52,75 @@ func TestVaultEnforcesThePolicy(t *testing.T) {
 // on (TestHashiCorpVault runs the same on HashiCorp Vault).
 func TestVaultACLMatching(t *testing.T) {
 	checkACLMatching(t, stack.Vault)
+}
+
+// TestWidenedPolicyNeedsItsACL widens an issuer's policy (an OU it now
+// allows) without writing the regenerated ACL policy to Vault: a request
+// with that OU passes the controller's policy but Vault refuses it, the
+// issuer says PermissionDenied and the request waits instead of failing.
+// Once the policy "policy vault-acl" generates for the widened issuer is
+// written, the waiting request is issued with the OU.
+func TestWidenedPolicyNeedsItsACL(t *testing.T) {
+	ctx := t.Context()
+	const issuer, role, secretName = "vault-widened", "widened", "vault-approle-widened"
+	bank, err := stack.BankIssuer(issuer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appRole, err := stack.Vault.CreateIssuerAppRole(ctx, role, "1h", "2h", bank)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stack.WriteSecret(ctx, secretName, map[string][]byte{
+		"roleId": []byte(appRole.RoleID), "secretId": []byte(appRole.SecretID)}); err != nil {
+		t.Fatal(err)
+	}
+	widened, err := stack.ApplyBankIssuer(ctx, issuer, func(iss *v1alpha1.VaultIntermediateClusterIssuer) {
+		iss.Spec.Policy.Subject.OrganizationalUnits = &v1alpha1.ValuePolicy{Required: []string{"Mesh PKI"}}
+		iss.Spec.Vault.Auth.AppRole.RoleIDSecretRef.Name = secretName
+		iss.Spec.Vault.Auth.AppRole.SecretRef.Name = secretName
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stack.WaitForIssuerCondition(ctx, issuer, metav1.ConditionTrue, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	subject := env.BankSubject
+	subject.OrganizationalUnit = []string{"Mesh PKI"}
+	createRequest(t, "widened-01", issuer, csrWithSubject(t, subject), 720*time.Hour)
+	cond, err := stack.WaitForVaultReady(ctx, issuer, "PermissionDenied", 60*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("before the ACL was written: VaultReady %s: %s", cond.Reason, cond.Message)
+	cr, err := getRequest(ctx, "widened-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.IsFinal(cr) {
+		t.Fatalf("the request ended while Vault refused it: %+v", cr.Status.Conditions)
+	}
+
+	hcl, err := env.IssuerACL(widened)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(hcl, `"ou" = ["Mesh PKI"]`) {
+		t.Fatalf("the regenerated policy does not allow the OU:\n%s", hcl)
+	}
+	if err := stack.Vault.Admin.Sys().PutPolicyWithContext(ctx, appRole.Policies[0], hcl); err != nil {
+		t.Fatal(err)
+	}
+	cr = waitForFinal(t, "widened-01", 3*time.Minute)
+	requireIssued(t, cr)
+	chain, err := vault.ParseCertificates(cr.Status.Certificate)
+	if err != nil || len(chain) == 0 {
+		t.Fatalf("status.certificate: %v", err)
+	}
+	if got := chain[0].Subject.OrganizationalUnit; !slices.Equal(got, []string{"Mesh PKI"}) {
+		t.Errorf("OU = %q, want Mesh PKI", got)
+	}
 }
 
 // checkVaultEnforcesPolicy reads the role ID and secret ID from the issuer's
