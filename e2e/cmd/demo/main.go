@@ -210,7 +210,7 @@ func stolenCredentials(ctx context.Context, out io.Writer, stack *env.Env, step 
 		if !errors.As(err, &re) || re.StatusCode != 403 {
 			return fmt.Errorf("Vault did not refuse %s with 403: %v", a.what, err)
 		}
-		fmt.Fprintf(out, "  POST %s: %s\n    -> Vault: %d %s\n", path, a.what, re.StatusCode, strings.Join(re.Errors, "; "))
+		fmt.Fprintf(out, "  POST %s: %s\n    -> Vault: %d %s\n", path, a.what, re.StatusCode, strings.Join(strings.Fields(strings.Join(re.Errors, "; ")), " "))
 	}
 	step("Vault refused both: its ACL allows this AppRole only what the issuer's policy allows")
 	return nil
