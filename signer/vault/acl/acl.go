@@ -21,11 +21,13 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/golemtrust/vault-intermediate-issuer/api/v1alpha1"
@@ -132,6 +134,9 @@ func Generate(iss *v1alpha1.VaultIntermediateClusterIssuer, opts Options) (*Poli
 	if opts.Name == "" {
 		opts.Name = DefaultName(iss)
 	}
+	if err := validateNames(iss, opts.Name); err != nil {
+		return nil, err
+	}
 	pol := policy.Default(&iss.Spec.Policy)
 	g := &generator{base: field.NewPath("spec", "policy")}
 	sign := g.signPath(iss, pol)
@@ -170,6 +175,54 @@ func Generate(iss *v1alpha1.VaultIntermediateClusterIssuer, opts Options) (*Poli
 			},
 		},
 	}, nil
+}
+
+// The forms of the CRD's own patterns: an issuer read from a file never went
+// through the API server, and these strings end up in the policy's paths
+// and in the commands of its header.
+var (
+	vaultPathPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$`)
+	issuerRefPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	namePattern      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+)
+
+// validateNames checks every name the policy's paths and header quote.
+func validateNames(iss *v1alpha1.VaultIntermediateClusterIssuer, name string) error {
+	var problems []string
+	if errs := validation.IsDNS1123Subdomain(iss.Name); len(errs) > 0 {
+		problems = append(problems, fmt.Sprintf("metadata.name %q: %s", iss.Name, strings.Join(errs, "; ")))
+	}
+	v := iss.Spec.Vault
+	if v.Mount != "" && !isVaultPath(v.Mount) {
+		problems = append(problems, fmt.Sprintf("spec.vault.mount %q is not a Vault path such as \"pki\"", v.Mount))
+	}
+	if v.IssuerRef != "" && !issuerRefPattern.MatchString(v.IssuerRef) {
+		problems = append(problems, fmt.Sprintf("spec.vault.issuerRef %q is not an issuer name or ID", v.IssuerRef))
+	}
+	if p := v.Auth.AppRole.Path; p != "" && !isVaultPath(p) {
+		problems = append(problems, fmt.Sprintf("spec.vault.auth.appRole.path %q is not a Vault path such as \"approle\"", p))
+	}
+	if !namePattern.MatchString(name) {
+		problems = append(problems, fmt.Sprintf("the policy and role name %q must be letters, digits, \"_\", \".\" and \"-\", at most 128", name))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("VaultIntermediateClusterIssuer %q cannot be written into a Vault policy: %s", iss.Name, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// isVaultPath reports whether p is a mount path: the CRD's pattern, without
+// "." or ".." segments.
+func isVaultPath(p string) bool {
+	if !vaultPathPattern.MatchString(p) {
+		return false
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 func mountOf(iss *v1alpha1.VaultIntermediateClusterIssuer) string {

@@ -457,3 +457,43 @@ func TestQuoteRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// TestGenerateRefusesNamesThatWouldBreakThePolicy feeds names an issuer read
+// from a file could carry (it never went through the API server's
+// validation): none may end up in the policy's paths or commands.
+func TestGenerateRefusesNamesThatWouldBreakThePolicy(t *testing.T) {
+	inject := "x\npath \"sys/*\" {\n  capabilities = [\"sudo\"]\n}\n#"
+	cases := []struct {
+		name   string
+		mutate func(iss *v1alpha1.VaultIntermediateClusterIssuer)
+		opts   Options
+	}{
+		{"issuer name", func(iss *v1alpha1.VaultIntermediateClusterIssuer) { iss.Name = inject }, Options{}},
+		{"mount", func(iss *v1alpha1.VaultIntermediateClusterIssuer) { iss.Spec.Vault.Mount = "pki\" {}\n" + inject }, Options{}},
+		{"issuerRef", func(iss *v1alpha1.VaultIntermediateClusterIssuer) { iss.Spec.Vault.IssuerRef = "../../sys" }, Options{}},
+		{"mount with ..", func(iss *v1alpha1.VaultIntermediateClusterIssuer) { iss.Spec.Vault.Mount = "pki/../sys" }, Options{}},
+		{"AppRole path", func(iss *v1alpha1.VaultIntermediateClusterIssuer) { iss.Spec.Vault.Auth.AppRole.Path = inject }, Options{}},
+		{"policy name", func(*v1alpha1.VaultIntermediateClusterIssuer) {}, Options{Name: inject}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			iss := loadExample(t, "issuer-bank.yaml")
+			tc.mutate(iss)
+			p, err := Generate(iss, tc.opts)
+			if err == nil {
+				t.Fatalf("generated:\n%s", p.HCL())
+			}
+			var aclErr *Error
+			if errors.As(err, &aclErr) || !strings.Contains(err.Error(), "cannot be written into a Vault policy") {
+				t.Errorf("error %v, want the names refused", err)
+			}
+		})
+	}
+
+	// Whatever a comment line holds, it stays a comment.
+	p := &Policy{Header: []string{"one\npath \"sys/*\" {\n capabilities = [\"sudo\"]\n}", "two\r\u2028three"}}
+	rules := parseHCL(t, p.HCL())
+	if len(rules) != 0 {
+		t.Errorf("a comment turned into rules %v:\n%s", rules, p.HCL())
+	}
+}

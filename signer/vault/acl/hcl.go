@@ -59,6 +59,14 @@ func comment(b *strings.Builder, indent string, lines []string) {
 			b.WriteString(indent + "#\n")
 			continue
 		}
+		// A comment ends at a line break: one inside a line would let
+		// the rest be read as policy.
+		line = strings.Map(func(r rune) rune {
+			if r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 {
+				return '?'
+			}
+			return r
+		}, line)
 		b.WriteString(indent + "# " + line + "\n")
 	}
 }
