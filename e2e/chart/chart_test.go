@@ -179,7 +179,7 @@ func TestChartGolden(t *testing.T) {
 	}
 	golden := filepath.Join("testdata", "production.golden")
 	if *update {
-		if err := os.WriteFile(golden, out, 0o644); err != nil { //nolint:gosec // G306: a committed golden file, readable like the rest of the tree
+		if err := os.WriteFile(golden, out, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -382,8 +382,9 @@ func (v *Vault) SetUpBankPKI(ctx context.Context, mount, roleName string, iss *v
 	// An ACL cannot bound the ttl a caller asks for; the mount's max lease
 	// TTL does (Vault shortens a longer one).
 	maxTTL := iss.Spec.Policy.Duration.Max.Duration
-	if err := v.Admin.Sys().TuneMountWithContext(ctx, mount, vaultapi.MountConfigInput{
-		MaxLeaseTTL: strconv.FormatInt(int64(maxTTL/time.Second), 10) + "s"}); err != nil {
+	maxLeaseTTL := strconv.FormatInt(int64(maxTTL/time.Second), 10) + "s"
+	if err := v.Admin.Sys().TuneMountAllowNilWithContext(ctx, mount, vaultapi.TuneMountConfigInput{
+		MaxLeaseTTL: &maxLeaseTTL}); err != nil {
 		return nil, fmt.Errorf("tuning the max lease TTL of %s: %w", mount, err)
 	}
 	role, err := v.CreateIssuerAppRole(ctx, roleName, "1h", "2h", iss)

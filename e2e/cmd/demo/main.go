@@ -207,8 +207,11 @@ func stolenCredentials(ctx context.Context, out io.Writer, stack *env.Env, step 
 	for _, a := range attempts {
 		_, err := c.Logical().WriteWithContext(ctx, path, a.params)
 		var re *vaultapi.ResponseError
+		if err == nil {
+			return fmt.Errorf("Vault did not refuse %s: it signed it", a.what)
+		}
 		if !errors.As(err, &re) || re.StatusCode != 403 {
-			return fmt.Errorf("Vault did not refuse %s with 403: %v", a.what, err)
+			return fmt.Errorf("Vault did not refuse %s with 403: %w", a.what, err)
 		}
 		fmt.Fprintf(out, "  POST %s: %s\n    -> Vault: %d %s\n", path, a.what, re.StatusCode, strings.Join(strings.Fields(strings.Join(re.Errors, "; ")), " "))
 	}
