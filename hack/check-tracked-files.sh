@@ -4,7 +4,8 @@
 # with the executable mode or a file whose content is a compiled program (ELF
 # or Mach-O); a script is an executable whose first line is a shebang (#!).
 # Modes and sizes are the index's (what the next commit holds); the first
-# bytes are read from the work tree, which matches the index on a clean tree.
+# bytes are read from the work tree, which matches the index on a clean tree,
+# or from the index when the work tree has lost the file.
 #
 # Usage: hack/check-tracked-files.sh   (from the repository root)
 set -euo pipefail
@@ -17,13 +18,18 @@ bad=()
 # and path; cat-file adds each object's size in one call. %(rest) carries the
 # mode and path through cat-file unchanged.
 while read -r object size mode path; do
-  [[ $mode == 160000 ]] && continue # a submodule's commit, not a file
+  # A submodule's commit or a symbolic link's target path, not a file.
+  [[ $mode == 160000 || $mode == 120000 ]] && continue
   if ((size > max_size)); then
     bad+=("$path: $size bytes, more than 1 MiB")
     continue
   fi
   magic=
-  [[ -f $path ]] && IFS= read -r -n 4 magic <"$path" || true
+  if [[ -f $path ]]; then
+    IFS= read -r -n 4 magic <"$path" || true
+  else # deleted from the work tree but not from the index
+    magic=$( (git cat-file blob "$object" || true) | head -c 4)
+  fi
   case $magic in
   $'\x7fELF' | $'\xcf\xfa\xed\xfe' | $'\xce\xfa\xed\xfe' | $'\xfe\xed\xfa\xcf' | $'\xfe\xed\xfa\xce')
     bad+=("$path: a compiled program")
