@@ -42,6 +42,7 @@ const (
 	EventVerificationFailed = "VerificationFailed"
 	EventVaultWarning       = "VaultWarning"
 	EventSigningFailed      = "SigningFailed"
+	EventJournalMismatch    = "JournalMismatch"
 )
 
 // maxEventNote keeps Event notes under the events.k8s.io limit of 1 KiB.
@@ -160,12 +161,9 @@ func (r *AuditRecorder) Decided(ctx context.Context, iss *v1alpha1.VaultIntermed
 		note = fmt.Sprintf("Denied under policy %s; Vault was not called: %s", o.PolicyDigest, strings.Join(o.Violations, "; "))
 		if o.Decision == signer.DecisionVerificationFailed {
 			reason = EventVerificationFailed
-			revoked := "it was revoked"
-			if !o.Revoked {
-				revoked = "it could NOT be revoked: revoke it by hand"
-			}
-			note = fmt.Sprintf("The certificate Vault issued (serial %s) failed the post-issuance check under policy %s and %s: %s",
-				o.SerialNumber, o.PolicyDigest, revoked, strings.Join(o.Violations, "; "))
+			note = fmt.Sprintf("The certificate Vault issued (serial %s) failed the post-issuance check under policy %s and was not delivered; "+
+				"it remains valid in Vault: revoke it by hand (runbook): %s",
+				o.SerialNumber, o.PolicyDigest, strings.Join(o.Violations, "; "))
 		}
 		rec := &v1alpha1.DeniedRecord{Request: ref, Decision: o.Decision, Violations: o.Violations,
 			Time: metav1.NewTime(now), PolicyDigest: o.PolicyDigest}
@@ -217,8 +215,8 @@ func (r *AuditRecorder) auditLog(iss *v1alpha1.VaultIntermediateClusterIssuer, o
 		"policyDigest", o.PolicyDigest,
 		"vaultRequestID", o.VaultRequestID,
 	}
-	if o.Decision == signer.DecisionVerificationFailed {
-		kv = append(kv, "revoked", o.Revoked)
+	if o.Recovered {
+		kv = append(kv, "recovered", true)
 	}
 	if o.Err != nil {
 		kv = append(kv, "error", vault.Sanitize(o.Err.Error()))
@@ -242,4 +240,34 @@ func capNote(s string) string {
 		cut--
 	}
 	return s[:cut] + " [truncated]"
+}
+
+// JournalMismatch implements signer.Recorder: a VaultSerial record on a
+// request named a certificate that is not the request's. It gets its own
+// audit line (message "journal mismatch"), a Warning Event on the request
+// and on the issuer, and a count in journal_mismatches_total: someone with
+// write access to request status may have tried to steer the issuer.
+func (r *AuditRecorder) JournalMismatch(_ context.Context, iss *v1alpha1.VaultIntermediateClusterIssuer, m signer.Mismatch) {
+	request := m.Request.Name
+	if m.Request.Namespace != "" {
+		request = m.Request.Namespace + "/" + m.Request.Name
+	}
+	r.log.Info("journal mismatch",
+		"audit", true,
+		"issuer", iss.Name,
+		"requestKind", m.Request.Kind,
+		"request", request,
+		"namespace", m.Request.Namespace,
+		"requestUID", string(m.Request.UID),
+		"serial", m.Serial,
+		"reason", m.Reason,
+		"policyDigest", m.PolicyDigest,
+	)
+	r.metrics.journalMismatches.WithLabelValues(iss.Name).Inc()
+	note := capNote(fmt.Sprintf("Ignored the %s record naming serial %s: %s. Nothing was delivered or revoked because of it; the request is signed as if the record were absent. Find out who wrote it (the request's managedFields).",
+		signer.ConditionVaultSerial, m.Serial, m.Reason))
+	if m.Request.Object != nil {
+		r.events.Eventf(m.Request.Object, iss, corev1.EventTypeWarning, EventJournalMismatch, "Sign", "%s", note)
+	}
+	r.events.Eventf(iss, m.Request.Object, corev1.EventTypeWarning, EventJournalMismatch, "Sign", "%s", note)
 }

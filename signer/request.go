@@ -23,7 +23,7 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	experimentalapi "github.com/cert-manager/cert-manager/pkg/apis/experimental/v1alpha1"
-	"github.com/cert-manager/issuer-lib/controllers/signer"
+	libsigner "github.com/cert-manager/issuer-lib/controllers/signer"
 	certificatesv1 "k8s.io/api/certificates/v1"
 
 	"github.com/golemtrust/vault-intermediate-issuer/signer/policy"
@@ -35,7 +35,7 @@ import (
 // request carried no duration, so the raw object is read instead. The
 // wrappers issuer-lib passes embed the API objects, whose DeepCopy methods
 // are promoted.
-func policyRequest(obj signer.CertificateRequestObject) (policy.Request, RequestRef, error) {
+func policyRequest(obj libsigner.CertificateRequestObject) (policy.Request, RequestRef, error) {
 	switch o := obj.(type) {
 	case interface {
 		DeepCopy() *cmapi.CertificateRequest
@@ -52,7 +52,8 @@ func policyRequest(obj signer.CertificateRequestObject) (policy.Request, Request
 			req.Duration = &d
 		}
 		return req, RequestRef{Kind: "CertificateRequest", Namespace: cr.Namespace, Name: cr.Name, UID: cr.UID,
-			Requester: cr.Spec.Username, Certificate: cr.Annotations[cmapi.CertificateNameKey], Object: cr}, nil
+			Requester: cr.Spec.Username, Certificate: cr.Annotations[cmapi.CertificateNameKey],
+			Created: cr.CreationTimestamp.Time, Object: cr}, nil
 	case interface {
 		DeepCopy() *certificatesv1.CertificateSigningRequest
 	}:
@@ -79,7 +80,7 @@ func policyRequest(obj signer.CertificateRequestObject) (policy.Request, Request
 			req.Duration = &d
 		}
 		return req, RequestRef{Kind: "CertificateSigningRequest", Name: csr.Name, UID: csr.UID,
-			Requester: csr.Spec.Username, Object: csr}, nil
+			Requester: csr.Spec.Username, Created: csr.CreationTimestamp.Time, Object: csr}, nil
 	default:
 		return policy.Request{}, RequestRef{}, fmt.Errorf("unsupported request type %T", obj)
 	}
