@@ -94,7 +94,7 @@ func parseSignPathDescription(path string, doc map[string]any) (*SignPathDescrip
 	info, _ := doc["info"].(map[string]any)
 	title, _ := info["title"].(string)
 	version, _ := info["version"].(string)
-	desc.Server = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(title), "API") + " " + version)
+	desc.Server = strings.Join(strings.Fields(strings.TrimSuffix(strings.TrimSpace(title), "API")+" "+version), " ")
 	if desc.Server == "" {
 		desc.Server = "the Vault server"
 	}

@@ -341,9 +341,10 @@ func (c *Client) ReadCertificate(ctx context.Context, serial string) (*IssuedCer
 }
 
 // serialPattern is a serial as Vault lists and prints it: hex byte pairs
-// separated by colons (or hyphens, which Vault accepts too), at most 40
-// bytes (RFC 5280 allows 20; some CAs write more).
-var serialPattern = regexp.MustCompile(`^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){0,39}$`)
+// separated by colons (or hyphens, which Vault accepts too), from 2 to 40
+// bytes (Vault writes 20). A single pair is refused: <mount>/cert/ca is the
+// CA, not a certificate with serial 0xCA.
+var serialPattern = regexp.MustCompile(`^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){1,39}$`)
 
 // ValidSerial reports whether s has the form of a certificate serial.
 func ValidSerial(s string) bool {
