@@ -145,8 +145,11 @@ verify: $(BIN)/controller-gen $(BIN)/helm ## Fail if generated files, the chart'
 .PHONY: test
 test: verify test-unit image-check test-e2e ## Run every test: generated-file checks, unit and fuzz seeds, the image's binary, end to end.
 
+# The tests of the code that talks to Vault (signer, signer/vault) run the
+# real OpenBao, bin/openbao, which internal/openbaotest finds in bin/ of the
+# repository root (or at $$VAULT_INTERMEDIATE_ISSUER_OPENBAO).
 .PHONY: test-unit
-test-unit: ## Unit tests, table tests and fuzz seed corpora (no servers).
+test-unit: $(BIN)/openbao ## Unit, table and fuzz-seed tests; those of the Vault client and the signer against the real OpenBao (bin/openbao).
 	$(GO) test -count=1 ./...
 
 .PHONY: image-check

@@ -74,7 +74,7 @@ func TestTokenRenewalAndSecretIDRotation(t *testing.T) {
 	ctx := t.Context()
 	const issuer, secretName = "vault-renewal", "vault-approle-renewal"
 	role, err := stack.Vault.CreateAppRole(ctx, "renewal",
-		[]string{stack.PKI.Mount + "/root/sign-intermediate", stack.PKI.Mount + "/revoke"}, "8s", "1h")
+		[]string{stack.PKI.Mount + "/root/sign-intermediate", stack.PKI.Mount + "/certs"}, "8s", "1h")
 	if err != nil {
 		t.Fatal(err)
 	}

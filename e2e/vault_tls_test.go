@@ -83,8 +83,8 @@ func startTLSVault(t *testing.T) *tlsVault {
 		t.Fatal(err)
 	}
 	tv.role, err = v.CreateAppRole(ctx, "tls-issuer", []string{
-		tlsIntMount + "/issuer/" + tlsIssuerName + "/sign-intermediate", tlsIntMount + "/revoke",
-		tlsShortMount + "/root/sign-intermediate", tlsShortMount + "/revoke",
+		tlsIntMount + "/issuer/" + tlsIssuerName + "/sign-intermediate", tlsIntMount + "/certs",
+		tlsShortMount + "/root/sign-intermediate", tlsShortMount + "/certs",
 	}, "1h", "2h")
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +262,7 @@ func TestTLSVaultHierarchy(t *testing.T) {
 		}
 	})
 
-	t.Run("ShortenedTTLIsRevoked", func(t *testing.T) {
+	t.Run("ShortenedTTLIsWithheld", func(t *testing.T) {
 		ctx := t.Context()
 		const issuer = "vault-tls-short"
 		tv.applyTLSIssuer(t, issuer, func(iss *v1alpha1.VaultIntermediateClusterIssuer) {
@@ -280,8 +280,9 @@ func TestTLSVaultHierarchy(t *testing.T) {
 		if ready == nil || ready.Reason != cmapi.CertificateRequestReasonFailed {
 			t.Fatalf("want the request Failed, got %+v", ready)
 		}
-		if !strings.Contains(ready.Message, "post-issuance check") || !strings.Contains(ready.Message, "was revoked") {
-			t.Errorf("the failure does not say the certificate was checked and revoked: %q", ready.Message)
+		if !strings.Contains(ready.Message, "post-issuance check") || !strings.Contains(ready.Message, "not delivered") ||
+			!strings.Contains(ready.Message, "revokes it") {
+			t.Errorf("the failure does not say the certificate was withheld and must be revoked by the security team: %q", ready.Message)
 		}
 		if len(cr.Status.Certificate) != 0 {
 			t.Errorf("a certificate was delivered")
@@ -292,17 +293,30 @@ func TestTLSVaultHierarchy(t *testing.T) {
 		}
 		failed := waitForEvent(t, "istio-system", cr.Name, "VerificationFailed")
 		t.Logf("VerificationFailed: %s", failed.Note)
+		if !strings.Contains(failed.Note, "revoke it by hand") {
+			t.Errorf("the VerificationFailed Event does not tell to revoke the serial by hand: %q", failed.Note)
+		}
 		m := regexp.MustCompile(`serial ([0-9a-f]{2}(?::[0-9a-f]{2})+)`).FindStringSubmatch(ready.Message)
 		if m == nil {
 			t.Fatalf("no serial in %q", ready.Message)
 		}
+		// The issuer never revokes (a stolen secret ID must not be able to
+		// revoke anything): the certificate stays valid in Vault until the
+		// security team revokes it, and the alert and runbook say so.
 		s, err := tv.Admin.Logical().ReadWithContext(ctx, tlsShortMount+"/cert/"+m[1])
 		if err != nil || s == nil {
 			t.Fatalf("reading certificate %s: %v", m[1], err)
 		}
 		revoked, _ := s.Data["revocation_time"].(json.Number)
-		if n, _ := revoked.Int64(); n == 0 {
-			t.Errorf("certificate %s was not revoked in Vault (revocation_time %v)", m[1], s.Data["revocation_time"])
+		if n, _ := revoked.Int64(); n != 0 {
+			t.Errorf("certificate %s was revoked in Vault (revocation_time %v); the issuer must not revoke", m[1], s.Data["revocation_time"])
+		}
+		samples, err := env.Scrape(ctx, "http://"+stack.IssuerMetricsAddr+"/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := env.Sum(samples, "vault_intermediate_issuer_requests_total", map[string]string{"issuer": issuer, "decision": "verification_failed"}); n != 1 {
+			t.Errorf("requests_total{decision=verification_failed} = %v, want 1", n)
 		}
 	})
 }
