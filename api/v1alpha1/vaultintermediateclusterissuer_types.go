@@ -135,7 +135,7 @@ type VaultConnection struct {
 	// certificate, as 64 hex digits with or without colons (the form
 	// "openssl x509 -noout -fingerprint -sha256" prints). When set, the
 	// issuer is not Ready unless the chain of the Vault issuer ends in this
-	// root, and a certificate Vault returns under another root is revoked
+	// root, and a certificate Vault returns under another root is withheld
 	// instead of delivered. Istio cannot swap roots without a planned
 	// rotation; the pin turns a surprise root change into a clear error.
 	// +optional
@@ -369,8 +369,8 @@ type SubjectAltNamesPolicy struct {
 type DurationPolicy struct {
 	// Min is the shortest validity a request may ask for, and the shortest
 	// validity the issued certificate may have (Vault may shorten a TTL to
-	// its mount's maximum; such a certificate is revoked and the request
-	// fails).
+	// its mount's maximum; such a certificate is withheld, left for the
+	// security team to revoke, and the request fails).
 	// +required
 	Min metav1.Duration `json:"min"`
 
@@ -486,7 +486,10 @@ type NameConstraintsPolicy struct {
 	// +kubebuilder:validation:items:MaxLength=253
 	PermittedDNSDomains []string `json:"permittedDNSDomains,omitempty"`
 
-	// ExcludedDNSDomains the intermediate may not issue for.
+	// ExcludedDNSDomains the intermediate may not issue for. Vault's sign
+	// path has no such parameter before Vault 1.21 (OpenBao 2.4.0 and Vault
+	// 1.13 lack it): against such a server the issuer is not Ready
+	// (reason UnsupportedParameter) instead of signing without it.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=64
@@ -601,7 +604,8 @@ type DeniedRecord struct {
 	Request RequestReference `json:"request"`
 	// Decision is "denied" (the policy refused the request; Vault was not
 	// called) or "verification_failed" (Vault's certificate failed the
-	// post-issuance check and was revoked).
+	// post-issuance check and was withheld: it stays valid in Vault until
+	// the security team revokes it).
 	// +optional
 	Decision string `json:"decision,omitempty"`
 	// Violations are the broken rules, at most 16, each "<rule>: <detail>".
