@@ -156,7 +156,7 @@ var parameterFields = map[string]string{
 func (s *Signer) checkSignParameters(ctx context.Context, vc *vault.Client, creds vault.Credentials, params map[string]any) error {
 	desc, err := vc.DescribeSignPath(ctx, creds)
 	if err != nil {
-		return err
+		return err // a Vault error, classified by the caller
 	}
 	names := make([]string, 0, len(params))
 	for name := range params {

@@ -51,7 +51,7 @@ func (s *Signer) recoverHinted(ctx context.Context, sg *signing, serial string) 
 			"serial", vault.Sanitize(serial), "reason", reason)
 		s.recorder().JournalMismatch(ctx, sg.iss, Mismatch{Request: sg.ref, Serial: vault.Sanitize(serial),
 			Reason: reason, PolicyDigest: sg.digest})
-		return nil, nil
+		return nil, nil // no error: the request proceeds as if it had no record
 	}
 	got, err := s.readIssued(ctx, sg, serial)
 	switch c := vault.ClassOf(err); {
@@ -68,7 +68,7 @@ func (s *Signer) recoverHinted(ctx context.Context, sg *signing, serial string) 
 	if got.revoked {
 		s.journal().ignoreHint(sg.ref)
 		sg.log.Info("the certificate the VaultSerial record names is revoked; a new one is signed instead", "serial", serial)
-		return nil, nil
+		return nil, nil // no error: a revoked certificate is never delivered; sign anew
 	}
 	if v := s.verify(sg, got); !v.ok() {
 		return mismatch("it fails the post-issuance check against the policy in force: " + strings.Join(v.lines(), "; "))
@@ -155,7 +155,7 @@ func (s *Signer) recoverLost(ctx context.Context, sg *signing, intent time.Time)
 	}
 	sg.log.V(1).Info("no certificate was issued for the earlier attempt; signing now", "intent", intent.UTC().Format(time.RFC3339),
 		"certificatesSearched", progress.Listed)
-	return nil, nil
+	return nil, nil // no error: nothing was issued for the request; sign now
 }
 
 // readIssued reads a certificate of the mount by serial, with the issuer's
@@ -163,11 +163,11 @@ func (s *Signer) recoverLost(ctx context.Context, sg *signing, intent time.Time)
 func (s *Signer) readIssued(ctx context.Context, sg *signing, serial string) (*issuance, error) {
 	issued, err := sg.vc.ReadCertificate(ctx, serial)
 	if err != nil {
-		return nil, err
+		return nil, err // a Vault error, classified by the caller
 	}
 	info, err := sg.vc.ReadIssuer(ctx)
 	if err != nil {
-		return nil, err
+		return nil, err // a Vault error, classified by the caller
 	}
 	return &issuance{revoked: issued.Revoked, resp: &vault.SignResponse{
 		Certificate:  issued.Certificate,
