@@ -58,7 +58,8 @@ func (c *Client) CheckCapabilities(ctx context.Context, creds Credentials) error
 	for _, r := range required {
 		paths = append(paths, r.Path)
 	}
-	return c.withToken(ctx, creds, opCapabilities, func(ctx context.Context, api *vaultapi.Client) error {
+	var data map[string]any
+	err := c.withToken(ctx, creds, opCapabilities, func(ctx context.Context, api *vaultapi.Client) error {
 		secret, err := api.Logical().WriteWithContext(ctx, "sys/capabilities-self", map[string]any{"paths": paths})
 		if err != nil {
 			return err
@@ -66,20 +67,27 @@ func (c *Client) CheckCapabilities(ctx context.Context, creds Credentials) error
 		if secret == nil || secret.Data == nil {
 			return &Error{Class: ClassTransient, Op: opCapabilities, Message: "Vault answered sys/capabilities-self without data"}
 		}
-		var missing []string
-		for _, r := range required {
-			granted := capabilitiesOf(secret.Data, r.Path, len(paths) == 1)
-			if slices.Contains(granted, "root") || slices.ContainsFunc(r.AnyOf, func(c string) bool { return slices.Contains(granted, c) }) {
-				continue
-			}
-			missing = append(missing, fmt.Sprintf("%q needs %s %s (the token has %v)", r.Path, strings.Join(r.AnyOf, " or "), r.Why, granted))
-		}
-		if len(missing) > 0 {
-			return &Error{Class: ClassPermissionDenied, Op: opCapabilities,
-				Message: "the AppRole token's Vault policy is missing capabilities: " + strings.Join(missing, "; ")}
-		}
+		data = secret.Data
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	// Judged outside withToken: a missing capability is the policy's
+	// doing, not a stale token's, and must not cost a new login.
+	var missing []string
+	for _, r := range required {
+		granted := capabilitiesOf(data, r.Path, len(paths) == 1)
+		if slices.Contains(granted, "root") || slices.ContainsFunc(r.AnyOf, func(c string) bool { return slices.Contains(granted, c) }) {
+			continue
+		}
+		missing = append(missing, fmt.Sprintf("%q needs %s %s (the token has %v)", r.Path, strings.Join(r.AnyOf, " or "), r.Why, granted))
+	}
+	if len(missing) > 0 {
+		return &Error{Class: ClassPermissionDenied, Op: opCapabilities,
+			Message: "the AppRole token's Vault policy is missing capabilities: " + strings.Join(missing, "; ")}
+	}
+	return nil
 }
 
 // capabilitiesOf reads one path's capabilities from a sys/capabilities-self

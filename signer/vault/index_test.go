@@ -158,6 +158,10 @@ func TestCheckCapabilities(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c, creds := newTestClient(t, mount, "caps-"+string(rune('a'+i)), tc.policy, nil, newCountingObserver())
 			err := c.CheckCapabilities(t.Context(), creds)
+			// The answer is the policy's: checking again reuses the token.
+			if err2 := c.CheckCapabilities(t.Context(), creds); ClassOf(err2) != ClassOf(err) || c.Logins() != 1 {
+				t.Errorf("a second check answered %v after %d logins; want the same answer and one login", err2, c.Logins())
+			}
 			if tc.wantMissing == nil {
 				if err != nil {
 					t.Fatal(err)
