@@ -101,7 +101,8 @@ func notTheRequests(sg *signing, cert *x509.Certificate) string {
 // search reads the mount's certificates through the mount's index, within
 // the signer's RecoveryBudget per call; a search that runs out of budget
 // keeps what it read and returns a PendingError, and the next call reads
-// only the rest. nil, nil: Vault never signed, sign now.
+// only the rest. Only a complete search decides. nil, nil: Vault never
+// signed, sign now.
 func (s *Signer) recoverLost(ctx context.Context, sg *signing, intent time.Time) (*issuance, error) {
 	since := intent
 	if sg.ref.Created.After(since) {
@@ -113,6 +114,17 @@ func (s *Signer) recoverLost(ctx context.Context, sg *signing, intent time.Time)
 	progress, err := idx.Sync(ctx, sg.vc, sg.creds, s.RecoveryBudget)
 	if err != nil {
 		return nil, s.vaultFailure(ctx, sg, err) // classified by vaultFailure
+	}
+	if !progress.Complete() {
+		// Pending: the search ran out of its budget for this reconcile. What
+		// it read is kept, so the next attempt reads only the rest; the
+		// issuer stays Ready, since nothing is wrong with it. The decision
+		// waits for the whole mount, so that it sees every certificate with
+		// the request's key, not the first one read.
+		return nil, libsigner.PendingError{RequeueAfter: searchRequeue, Err: fmt.Errorf(
+			"an earlier attempt to sign this request (at %s) may have been signed by Vault without its answer reaching the controller; "+
+				"searching %s for a certificate with this request's public key before signing again: %d of %d certificates read so far",
+			intent.UTC().Format(time.RFC3339), sg.iss.Spec.Vault.Mount, progress.Indexed, progress.Listed)}
 	}
 	candidates := idx.Matching(func(c vault.IndexedCertificate) bool {
 		return c.PublicKeySHA256 == key && !c.NotBefore.Before(since)
@@ -138,15 +150,6 @@ func (s *Signer) recoverLost(ctx context.Context, sg *signing, intent time.Time)
 		if failing == nil {
 			failing = got
 		}
-	}
-	if !progress.Complete() {
-		// Pending: the search ran out of its budget for this reconcile. What
-		// it read is kept, so the next attempt reads only the rest; the
-		// issuer stays Ready, since nothing is wrong with it.
-		return nil, libsigner.PendingError{RequeueAfter: searchRequeue, Err: fmt.Errorf(
-			"an earlier attempt to sign this request (at %s) may have been signed by Vault without its answer reaching the controller; "+
-				"searching %s for a certificate with this request's public key before signing again: %d of %d certificates read so far",
-			intent.UTC().Format(time.RFC3339), sg.iss.Spec.Vault.Mount, progress.Indexed, progress.Listed)}
 	}
 	if failing != nil {
 		// What Vault issued for the request fails the check: report and

@@ -118,6 +118,22 @@ func TestSign(t *testing.T) {
 			wantNewCerts: 1, wantDecision: DecisionIssued,
 		},
 		{
+			name: "a lost answer among more certificates than one round reads is found after the whole mount was read, not signed again",
+			before: func(t *testing.T, f *fixture, k key) earlier {
+				filler := newKey(t, bankSubject)
+				for range 50 {
+					f.signDirect(t, filler.csr, nil)
+				}
+				intent := time.Now()
+				serial, _ := f.signDirect(t, k.csr, nil)
+				cr := withJournal(f.request("budget-lost", k, intent.Add(-time.Second)), cmmeta.ConditionUnknown, JournalReasonIntent, "", intent)
+				return earlier{cr: cr, want: serial}
+			},
+			budget:       vault.IndexBudget{Reads: 20, Parallel: 4},
+			calls:        3, // 52 certificates, 20 per call
+			wantDecision: DecisionIssued, wantRecover: true,
+		},
+		{
 			name: "a VaultSerial record naming another key's certificate is ignored and reported; it is not revoked",
 			before: func(t *testing.T, f *fixture, k key) earlier {
 				other := newKey(t, bankSubject)
@@ -274,8 +290,10 @@ func TestSign(t *testing.T) {
 				t.Errorf("the certificate that failed the check (%s) was revoked; the issuer never revokes", decision.SerialNumber)
 			}
 			if tc.budget.Reads > 0 {
-				if reads, listed := obs.count("read-certificate"), certsBefore; reads != listed {
-					t.Errorf("the search read %d certificates for the %d the mount held: some were read twice", reads, listed)
+				// Each certificate once, and the one found once more to
+				// deliver it.
+				if reads, listed := obs.count("read-certificate"), certsBefore; reads < listed || reads > listed+1 {
+					t.Errorf("the search read %d certificates for the %d the mount held: some were read twice, or not at all", reads, listed)
 				}
 			}
 
