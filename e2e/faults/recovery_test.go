@@ -48,11 +48,28 @@ const fillerCertificates = 10_000
 // rounds bounded per reconcile (2,000 certificates), the request says so in
 // its Ready condition while the issuer stays Ready, each round continues
 // where the last stopped, and once the mount is read the certificate Vault
-// already issued is delivered. Nothing is signed twice.
+// already issued is delivered. Nothing is signed twice. It runs against
+// OpenBao and against HashiCorp Vault 1.13.
 func TestDrill11RecoveryAmong10000Certificates(t *testing.T) {
+	t.Run("OpenBao", func(t *testing.T) {
+		recoveryDrill(t, stack.Vault, "11. SIGKILL after Vault's answer, 10,000 certificates in the mount (OpenBao)", "10k")
+	})
+	t.Run("HashiCorpVault", func(t *testing.T) {
+		v, err := env.StartVaultWith(t.Context(), stack.BinDir, stack.Artifacts, env.VaultOptions{Server: env.ServerHashiCorp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = v.Stop() })
+		recoveryDrill(t, v, "11. the same against HashiCorp Vault "+v.Version, "10k-hashicorp")
+	})
+}
+
+// recoveryDrill is the drill of TestDrill11RecoveryAmong10000Certificates
+// against v; name tells its mount, role, Secret and issuer from others.
+func recoveryDrill(t *testing.T, v *env.Vault, row, name string) {
 	ctx := t.Context()
-	const mount, issuer, secret = "pki-10k", "vault-10k", "vault-approle-10k"
-	admin := stack.Vault.Admin
+	mount, issuer, secret := "pki-"+name, "vault-"+name, "vault-approle-"+name
+	admin := v.Admin
 	if err := admin.Sys().MountWithContext(ctx, mount, &vaultapi.MountInput{Type: "pki",
 		Config: vaultapi.MountConfigInput{MaxLeaseTTL: "87600h"}}); err != nil {
 		t.Fatal(err)
@@ -60,10 +77,10 @@ func TestDrill11RecoveryAmong10000Certificates(t *testing.T) {
 	// An EC root signs about three times as fast as an RSA one: the filling
 	// is the drill's preparation, not what it measures.
 	if _, err := admin.Logical().WriteWithContext(ctx, mount+"/root/generate/internal", map[string]any{
-		"common_name": "Golem Trust Root CA (10k)", "ttl": "87600h", "key_type": "ec"}); err != nil {
+		"common_name": "Golem Trust Root CA (" + name + ")", "ttl": "87600h", "key_type": "ec"}); err != nil {
 		t.Fatal(err)
 	}
-	role, err := stack.Vault.CreateAppRole(ctx, "recovery-10k", []string{mount + "/root/sign-intermediate", mount + "/certs"}, "1h", "2h")
+	role, err := v.CreateAppRole(ctx, "recovery-"+name, []string{mount + "/root/sign-intermediate", mount + "/certs"}, "1h", "2h")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +88,8 @@ func TestDrill11RecoveryAmong10000Certificates(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := stack.ApplyBankIssuer(ctx, issuer, func(iss *v1alpha1.VaultIntermediateClusterIssuer) {
+		iss.Spec.Vault.Server = v.Address
+		iss.Spec.Vault.CABundle = v.CACert
 		iss.Spec.Vault.Mount = mount
 		iss.Spec.Vault.Auth.AppRole.RoleIDSecretRef.Name = secret
 		iss.Spec.Vault.Auth.AppRole.SecretRef.Name = secret
@@ -82,8 +101,8 @@ func TestDrill11RecoveryAmong10000Certificates(t *testing.T) {
 	}
 
 	fillStart := time.Now()
-	fillMount(t, mount, fillerCertificates)
-	filled := mountSerials(t, mount)
+	fillMount(t, v, mount, fillerCertificates)
+	filled := mountSerials(t, v, mount)
 	t.Logf("%d certificates signed into %s in %s (16 parallel direct signings with the root token)",
 		filled, mount, time.Since(fillStart).Round(100*time.Millisecond))
 	if filled < fillerCertificates {
@@ -98,10 +117,10 @@ func TestDrill11RecoveryAmong10000Certificates(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	sv := supervise(t, env.IssuerOptions{Name: "issuer-recovery-10k", Binary: "vault-intermediate-issuer-faultinjection",
+	sv := supervise(t, env.IssuerOptions{Name: "issuer-recovery-" + name, Binary: "vault-intermediate-issuer-faultinjection",
 		Args: []string{"--concurrent-signings", "1"}, Env: []string{"VAULT_INTERMEDIATE_ISSUER_FAULT=kill-after-vault-answer"}})
 	start := time.Now()
-	b := createBatch(t, "recovery-10k", scaled(2, 5), issuer)
+	b := createBatch(t, "recovery-"+name, scaled(2, 5), issuer)
 
 	// Watch, while the drill runs, what the requests and the issuer say.
 	watch := watchRecovery(t, b.drill, issuer)
@@ -113,9 +132,9 @@ func TestDrill11RecoveryAmong10000Certificates(t *testing.T) {
 	samples, scrapeErr := env.Scrape(ctx, "http://"+sv.current().MetricsAddr+"/metrics")
 	sv.stop()
 
-	issuedNow := mountSerials(t, mount) - filled
+	issuedNow := mountSerials(t, v, mount) - filled
 	duplicates := issuedNow - o.issued
-	results.add(drillResult{Drill: "11. SIGKILL after Vault's answer, 10,000 certificates in the mount", Requests: len(b.created),
+	results.add(drillResult{Drill: row, Requests: len(b.created),
 		Issued: o.issued, Denied: o.denied, Lost: o.pending, Duplicates: duplicates, MaxReady: o.maxReady,
 		Note: fmt.Sprintf("%d crashes; search up to %d/%d; issuer never not Ready", sv.crashes.Load(), watch.maxRead.Load(), filled)})
 	t.Logf("%d requests issued in %s after %d crashes; the requests reported searches of up to %d of %d certificates; issuer Ready=False seen %d times",
@@ -148,9 +167,9 @@ func TestDrill11RecoveryAmong10000Certificates(t *testing.T) {
 	}
 }
 
-// fillMount signs n certificates into mount with the root token, 16 at a
-// time, all for one throwaway key.
-func fillMount(t *testing.T, mount string, n int) {
+// fillMount signs n certificates into mount of v with the root token, 16 at
+// a time, all for one throwaway key.
+func fillMount(t *testing.T, v *env.Vault, mount string, n int) {
 	t.Helper()
 	csr, err := env.CSR(&x509.CertificateRequest{Subject: env.BankSubject})
 	if err != nil {
@@ -167,7 +186,7 @@ func fillMount(t *testing.T, mount string, n int) {
 		go func() {
 			defer wg.Done()
 			for next.Add(1) <= int64(n) {
-				_, err := stack.Vault.Admin.Logical().WriteWithContext(t.Context(), mount+"/root/sign-intermediate",
+				_, err := v.Admin.Logical().WriteWithContext(t.Context(), mount+"/root/sign-intermediate",
 					map[string]any{"csr": string(csr), "common_name": "Filler CA", "ttl": "1h"})
 				if err != nil {
 					errOnce.Do(func() { failed = err })
@@ -182,9 +201,9 @@ func fillMount(t *testing.T, mount string, n int) {
 	}
 }
 
-func mountSerials(t *testing.T, mount string) int {
+func mountSerials(t *testing.T, v *env.Vault, mount string) int {
 	t.Helper()
-	serials, err := stack.Vault.IssuedSerials(t.Context(), mount)
+	serials, err := v.IssuedSerials(t.Context(), mount)
 	if err != nil {
 		t.Fatal(err)
 	}
