@@ -30,7 +30,7 @@ HELM_VERSION := v3.19.0
 CHART := deploy/charts/vault-intermediate-issuer
 # The static install: the chart rendered with its default values.
 MANIFESTS := deploy/manifests/vault-intermediate-issuer.yaml
-MANIFESTS_NAMESPACE := cert-manager
+MANIFESTS_NAMESPACE := vault-intermediate-issuer
 
 GO_BUILD := $(GO) build -trimpath -mod=readonly
 

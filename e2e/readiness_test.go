@@ -18,6 +18,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -38,16 +39,35 @@ import (
 func TestReadyMeansSignWillWork(t *testing.T) {
 	ctx := t.Context()
 	mount := stack.PKI.Mount
-	roleSecret := func(t *testing.T, name string, paths ...string) {
+	// roleSecret creates an AppRole role whose tokens carry the given ACL
+	// policy (and Vault's default policy, for sys/capabilities-self and
+	// the token's own renewal), and its Secret: a role someone wrote by
+	// hand instead of generating it.
+	roleSecret := func(t *testing.T, name, hcl string) {
 		t.Helper()
-		role, err := stack.Vault.CreateAppRole(ctx, name, paths, "1h", "2h")
+		admin := stack.Vault.Admin
+		if err := admin.Sys().PutPolicyWithContext(ctx, name, hcl); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.Logical().WriteWithContext(ctx, "auth/approle/role/"+name, map[string]any{
+			"token_policies": []string{name}, "token_ttl": "1h", "token_max_ttl": "2h"}); err != nil {
+			t.Fatal(err)
+		}
+		roleID, err := admin.Logical().ReadWithContext(ctx, "auth/approle/role/"+name+"/role-id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		secretID, err := stack.Vault.NewSecretID(ctx, name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := stack.WriteSecret(ctx, "vault-approle-"+name, map[string][]byte{
-			"roleId": []byte(role.RoleID), "secretId": []byte(role.SecretID)}); err != nil {
+			"roleId": []byte(roleID.Data["role_id"].(string)), "secretId": []byte(secretID)}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	capability := func(path, capability string) string {
+		return fmt.Sprintf("path %q {\n  capabilities = [%q]\n}\n", path, capability)
 	}
 	useSecret := func(name string) func(*v1alpha1.VaultIntermediateClusterIssuer) {
 		return func(iss *v1alpha1.VaultIntermediateClusterIssuer) {
@@ -59,7 +79,7 @@ func TestReadyMeansSignWillWork(t *testing.T) {
 	t.Run("NoListCapability", func(t *testing.T) {
 		// Without list on <mount>/certs a lost answer cannot be found, and
 		// the request would have to be signed twice.
-		roleSecret(t, "no-list", mount+"/root/sign-intermediate")
+		roleSecret(t, "no-list", capability(mount+"/root/sign-intermediate", "update"))
 		const issuer = "vault-ready-no-list"
 		if _, err := stack.ApplyBankIssuer(ctx, issuer, useSecret("no-list")); err != nil {
 			t.Fatal(err)
@@ -68,7 +88,7 @@ func TestReadyMeansSignWillWork(t *testing.T) {
 	})
 
 	t.Run("NoSignCapability", func(t *testing.T) {
-		roleSecret(t, "no-sign", mount+"/certs")
+		roleSecret(t, "no-sign", capability(mount+"/certs", "list"))
 		const issuer = "vault-ready-no-sign"
 		if _, err := stack.ApplyBankIssuer(ctx, issuer, useSecret("no-sign")); err != nil {
 			t.Fatal(err)
@@ -98,10 +118,10 @@ func TestReadyMeansSignWillWork(t *testing.T) {
 			map[string]any{"certificate": signed.Data["certificate"]}); err != nil {
 			t.Fatal(err)
 		}
-		roleSecret(t, "no-root", intMount+"/root/sign-intermediate", intMount+"/certs")
 		const issuer = "vault-ready-no-root"
+		// An issuer of the shared Secret on another mount gets a role of its
+		// own with its generated ACL policy (env.ApplyBankIssuer).
 		if _, err := stack.ApplyBankIssuer(ctx, issuer, func(iss *v1alpha1.VaultIntermediateClusterIssuer) {
-			useSecret("no-root")(iss)
 			iss.Spec.Vault.Mount = intMount
 		}); err != nil {
 			t.Fatal(err)

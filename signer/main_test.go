@@ -86,7 +86,7 @@ func newFixture(t *testing.T, name, maxLeaseTTL string) *fixture {
 	f.iss = &v1alpha1.VaultIntermediateClusterIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID("uid-" + name), Generation: 1},
 		Spec: v1alpha1.VaultIntermediateClusterIssuerSpec{
-			Vault: v1alpha1.VaultConnection{Server: bao.Address, Mount: f.mount,
+			Vault: v1alpha1.VaultConnection{Server: bao.Address, InsecureAllowHTTP: true, Mount: f.mount,
 				Auth: v1alpha1.VaultAuth{AppRole: v1alpha1.VaultAppRole{Path: "approle",
 					RoleIDSecretRef: &v1alpha1.SecretKeySelector{Name: f.secret.Name, Key: "roleId"},
 					SecretRef:       v1alpha1.SecretKeySelector{Name: f.secret.Name, Key: "secretId"}}}},

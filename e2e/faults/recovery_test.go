@@ -80,20 +80,26 @@ func recoveryDrill(t *testing.T, v *env.Vault, row, name string) {
 		"common_name": "Golem Trust Root CA (" + name + ")", "ttl": "87600h", "key_type": "ec"}); err != nil {
 		t.Fatal(err)
 	}
-	role, err := v.CreateAppRole(ctx, "recovery-"+name, []string{mount + "/root/sign-intermediate", mount + "/certs"}, "1h", "2h")
+	iss, err := stack.BankIssuer(issuer, func(iss *v1alpha1.VaultIntermediateClusterIssuer) {
+		iss.Spec.Vault.Server = v.Address
+		iss.Spec.Vault.InsecureAllowHTTP = strings.HasPrefix(v.Address, "http://")
+		iss.Spec.Vault.CABundle = v.CACert
+		iss.Spec.Vault.Mount = mount
+		iss.Spec.Vault.Auth.AppRole.RoleIDSecretRef.Name = secret
+		iss.Spec.Vault.Auth.AppRole.SecretRef.Name = secret
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The role carries the issuer's generated ACL policy, as installed.
+	role, err := v.CreateIssuerAppRole(ctx, "recovery-"+name, "1h", "2h", iss)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := stack.WriteSecret(ctx, secret, map[string][]byte{"roleId": []byte(role.RoleID), "secretId": []byte(role.SecretID)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stack.ApplyBankIssuer(ctx, issuer, func(iss *v1alpha1.VaultIntermediateClusterIssuer) {
-		iss.Spec.Vault.Server = v.Address
-		iss.Spec.Vault.CABundle = v.CACert
-		iss.Spec.Vault.Mount = mount
-		iss.Spec.Vault.Auth.AppRole.RoleIDSecretRef.Name = secret
-		iss.Spec.Vault.Auth.AppRole.SecretRef.Name = secret
-	}); err != nil {
+	if err := stack.Client.Create(ctx, iss); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := stack.WaitForIssuerCondition(ctx, issuer, metav1.ConditionTrue, 60*time.Second); err != nil {
