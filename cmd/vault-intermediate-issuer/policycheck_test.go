@@ -74,7 +74,7 @@ func TestRunPolicyCheck(t *testing.T) {
 		{name: "CSR not a CA request", args: []string{"--issuer", bank, "--csr", fixture("csr-bank.pem"), "--namespace", "istio-system", "--duration", "720h", "--is-ca=false"},
 			wantCode: exitDeny, wantOut: []string{"DENY", "isCA: the request is not a CA request (isCA is false); this issuer signs intermediate CA certificates only"}},
 		{name: "cluster-scoped CSR", args: []string{"--issuer", bank, "--csr", fixture("csr-bank.pem"), "--namespace=", "--duration", "720h"},
-			wantCode: exitDeny, wantOut: []string{"DENY", `allowedNamespaces: the request has no namespace (Kubernetes CertificateSigningRequests are cluster-scoped) and only requests from listed namespaces are allowed (allowed: "istio-system")`}},
+			wantCode: exitDeny, wantOut: []string{"DENY", `allowCertificateSigningRequests: the request is a Kubernetes CertificateSigningRequest, which is cluster-scoped, and this issuer's policy does not allow them; use a cert-manager CertificateRequest in an allowed namespace (allowed: "istio-system"), or set allowCertificateSigningRequests and requesters`}},
 		{name: "garbage CSR", args: []string{"--issuer", bank, "--csr", fixture("csr-garbage.pem"), "--namespace", "istio-system", "--duration", "720h"},
 			wantCode: exitDeny, wantOut: []string{"DENY", `csr: the CSR is not PEM: no "-----BEGIN CERTIFICATE REQUEST-----" line`}},
 		{name: "SPIRE example", args: []string{"--issuer", filepath.Join("..", "..", "deploy", "examples", "issuer-spire.yaml"),
