@@ -89,7 +89,7 @@ type Env struct {
 	// CertManagerKubeconfig is the kubeconfig the cert-manager controllers
 	// use: it acts as cert-manager's ServiceAccount (CertManagerUser).
 	CertManagerKubeconfig string
-	Issuer      *Process
+	Issuer                *Process
 	// IssuerMetricsAddr is where the issuer serves Prometheus metrics.
 	IssuerMetricsAddr string
 	// IssuerEnv is added to the issuer's environment by StartIssuer, e.g.

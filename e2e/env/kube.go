@@ -90,7 +90,16 @@ func (e *Env) Example(name string) string {
 // name, pointing spec.vault.server at the test Vault. mutate, if not nil,
 // edits the issuer before it is applied.
 func (e *Env) ApplyBankIssuer(ctx context.Context, name string, mutate func(*v1alpha1.VaultIntermediateClusterIssuer)) (*v1alpha1.VaultIntermediateClusterIssuer, error) {
-	objs, err := LoadYAML(e.Example("issuer-bank.yaml"))
+	return e.ApplyExampleIssuer(ctx, "issuer-bank.yaml", name, mutate)
+}
+
+// ApplyExampleIssuer applies the VaultIntermediateClusterIssuer of a file
+// under deploy/examples under the given name, pointing spec.vault.server at
+// the test Vault and, where the example carries a literal role ID
+// placeholder, the test AppRole's role ID. mutate, if not nil, edits the
+// issuer before it is applied.
+func (e *Env) ApplyExampleIssuer(ctx context.Context, file, name string, mutate func(*v1alpha1.VaultIntermediateClusterIssuer)) (*v1alpha1.VaultIntermediateClusterIssuer, error) {
+	objs, err := LoadYAML(e.Example(file))
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +113,9 @@ func (e *Env) ApplyBankIssuer(ctx context.Context, name string, mutate func(*v1a
 		}
 		iss.Name = name
 		iss.Spec.Vault.Server = e.Vault.Address
+		if iss.Spec.Vault.Auth.AppRole.RoleID != "" {
+			iss.Spec.Vault.Auth.AppRole.RoleID = e.PKI.RoleID
+		}
 		if mutate != nil {
 			mutate(iss)
 		}
@@ -112,7 +124,7 @@ func (e *Env) ApplyBankIssuer(ctx context.Context, name string, mutate func(*v1a
 		}
 		return iss, nil
 	}
-	return nil, errors.New("issuer-bank.yaml holds no VaultIntermediateClusterIssuer")
+	return nil, fmt.Errorf("%s holds no VaultIntermediateClusterIssuer", file)
 }
 
 // IssuerCondition returns the issuer's condition of type t observed for its

@@ -163,7 +163,7 @@ func (e *Env) setUpCertManager(ctx context.Context) error {
 			return err
 		}
 	}
-	return e.waitForWebhook(ctx)
+	return e.WaitForWebhook(ctx)
 }
 
 // applyIssuerApproverRBAC applies this project's chart's approver
@@ -272,10 +272,10 @@ func probe(ctx context.Context, url string) error {
 	return nil
 }
 
-// waitForWebhook waits until the API server sends CertificateRequests
+// WaitForWebhook waits until the API server sends CertificateRequests
 // through the webhook: a dry-run create comes back with spec.username
 // filled in by cert-manager's identity plugin.
-func (e *Env) waitForWebhook(ctx context.Context) error {
+func (e *Env) WaitForWebhook(ctx context.Context) error {
 	csr, err := CSR(&x509.CertificateRequest{Subject: pkix.Name{CommonName: "webhook probe"}})
 	if err != nil {
 		return err
