@@ -454,14 +454,19 @@ subject.organizations: "Evil Corp" is not allowed (allowed: "Golem Trust")`
 
 func TestEvaluateSPIRE(t *testing.T) {
 	_, key := testKeys(t)
-	// What SPIRE's server sends through its cert-manager UpstreamAuthority:
-	// its default CA subject, the trust domain's SPIFFE ID as the only URI
-	// SAN, no requested extensions, isCA and usages cert sign and CRL sign.
+	// What SPIRE's server sends through its cert-manager UpstreamAuthority
+	// (pkg/server/credtemplate, BuildUpstreamSignedX509CACSR): its default
+	// CA subject plus a random subject serialNumber of up to 39 decimal
+	// digits, the trust domain's SPIFFE ID as the only URI SAN, no
+	// requested extensions, isCA and usages cert sign and CRL sign, created
+	// by the SPIRE server's ServiceAccount.
 	csr := createCSR(t, &x509.CertificateRequest{
-		Subject: pkix.Name{Country: []string{"US"}, Organization: []string{"SPIFFE"}},
-		URIs:    []*url.URL{{Scheme: "spiffe", Host: "cluster.local"}},
+		Subject: pkix.Name{Country: []string{"US"}, Organization: []string{"SPIFFE"},
+			SerialNumber: "297310981208537129432410836150719287917"},
+		URIs: []*url.URL{{Scheme: "spiffe", Host: "cluster.local"}},
 	}, key)
-	req := Request{Namespace: "spire", CSR: csr, IsCA: true, Usages: []cmapi.KeyUsage{cmapi.UsageCertSign, cmapi.UsageCRLSign}}
+	req := Request{Namespace: "spire", CSR: csr, IsCA: true, Usages: []cmapi.KeyUsage{cmapi.UsageCertSign, cmapi.UsageCRLSign},
+		Username: "system:serviceaccount:spire:spire-server"}
 	d := Evaluate(spirePolicy(), req)
 	if !d.Allowed() {
 		t.Fatalf("denied:\n%s", d.Message())
