@@ -27,7 +27,6 @@ import (
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	experimentalapi "github.com/cert-manager/cert-manager/pkg/apis/experimental/v1alpha1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -167,10 +166,17 @@ func TestRequesterRecorded(t *testing.T) {
 		// A broken install: cert-manager's webhook is not registered
 		// (neither configuration), so nothing records the requester and
 		// nothing stops a request without one.
-		restore := unregisterWebhook(t)
-		t.Cleanup(restore)
+		restore, err := stack.UnregisterWebhook(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := restore(context.Background()); err != nil {
+				t.Error(err)
+			}
+		})
 		var cr *cmapi.CertificateRequest
-		err := env.WaitFor(ctx, 30*time.Second, 250*time.Millisecond, "a request admitted without the webhook", func(ctx context.Context) (bool, error) {
+		err = env.WaitFor(ctx, 30*time.Second, 250*time.Millisecond, "a request admitted without the webhook", func(ctx context.Context) (bool, error) {
 			probe := env.IntermediateRequest("istio-system", "", issuer, bankCSR(t), 720*time.Hour)
 			probe.GenerateName = "requester-no-webhook-"
 			if err := stack.Client.Create(ctx, probe); err != nil {
@@ -194,37 +200,6 @@ func TestRequesterRecorded(t *testing.T) {
 			t.Fatalf("a request without a requester was not denied for the missing webhook: %+v", ready)
 		}
 	})
-}
-
-// unregisterWebhook deletes cert-manager's webhook configurations and
-// returns a function that registers them again and waits until the API
-// server calls the webhook.
-func unregisterWebhook(t *testing.T) func() {
-	t.Helper()
-	ctx := t.Context()
-	mwc := &admissionregistrationv1.MutatingWebhookConfiguration{}
-	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-	var saved []client.Object
-	for _, obj := range []client.Object{mwc, vwc} {
-		if err := stack.Client.Get(ctx, client.ObjectKey{Name: "cert-manager-webhook"}, obj); err != nil {
-			t.Fatal(err)
-		}
-		saved = append(saved, obj.DeepCopyObject().(client.Object))
-		if err := stack.Client.Delete(ctx, obj); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return func() {
-		for _, obj := range saved {
-			obj.SetResourceVersion("")
-			if err := stack.Client.Create(context.Background(), obj); err != nil && !apierrors.IsAlreadyExists(err) {
-				t.Errorf("registering cert-manager's webhook again: %v", err)
-			}
-		}
-		if err := stack.WaitForWebhook(context.Background()); err != nil {
-			t.Errorf("cert-manager's webhook did not come back: %v", err)
-		}
-	}
 }
 
 // requireRequesterRecorded checks that the issuer's status record of the

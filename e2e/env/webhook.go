@@ -38,6 +38,8 @@ import (
 	"strconv"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -346,3 +348,33 @@ func writeServingCertificate(dir string) ([]byte, error) {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), nil
 }
+
+// UnregisterWebhook deletes cert-manager's webhook configurations, as in a
+// cluster where the webhook is missing or bypassed, and returns a function
+// that registers them again and waits until the API server calls the
+// webhook.
+func (e *Env) UnregisterWebhook(ctx context.Context) (restore func(context.Context) error, err error) {
+	var saved []client.Object
+	for _, obj := range []client.Object{&admissionregistrationv1.MutatingWebhookConfiguration{}, &admissionregistrationv1.ValidatingWebhookConfiguration{}} {
+		if err := e.Client.Get(ctx, client.ObjectKey{Name: webhookConfigurationName}, obj); err != nil {
+			return nil, fmt.Errorf("reading cert-manager's webhook configuration: %w", err)
+		}
+		saved = append(saved, obj.DeepCopyObject().(client.Object))
+		if err := e.Client.Delete(ctx, obj); err != nil {
+			return nil, fmt.Errorf("deleting cert-manager's webhook configuration: %w", err)
+		}
+	}
+	return func(ctx context.Context) error {
+		for _, obj := range saved {
+			obj.SetResourceVersion("")
+			if err := e.Client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
+				return fmt.Errorf("registering cert-manager's webhook again: %w", err)
+			}
+		}
+		return e.WaitForWebhook(ctx)
+	}, nil
+}
+
+// webhookConfigurationName is the name cert-manager's chart gives both
+// webhook configurations (release cert-manager).
+const webhookConfigurationName = "cert-manager-webhook"
