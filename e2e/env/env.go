@@ -187,6 +187,9 @@ func (e *Env) startKube(authorizationMode string) error {
 		},
 		ErrorIfCRDPathMissing: true,
 		Scheme:                e.Scheme,
+		// envtest's 20s is too short for kube-apiserver's start on two
+		// cores shared with builds; a healthy start takes a few seconds.
+		ControlPlaneStartTimeout: 90 * time.Second,
 	}
 	if authorizationMode != "" {
 		e.testEnv.ControlPlane.GetAPIServer().Configure().Set("authorization-mode", authorizationMode)
