@@ -223,8 +223,20 @@ func mint(o options, stderr io.Writer) (verdict, error) {
 	}
 	validator := ca.X509CAValidator{TrustDomain: td, CredValidator: credValidator, Signer: signer}
 	bundle := &bundleRecorder{}
-	client := ca.NewUpstreamClient(ca.UpstreamClientConfig{UpstreamAuthority: ua, BundleUpdater: bundle})
-	defer client.Close()
+	watched := &streamWatcher{UpstreamAuthority: ua, ended: make(chan struct{})}
+	client := ca.NewUpstreamClient(ca.UpstreamClientConfig{UpstreamAuthority: watched, BundleUpdater: bundle})
+	defer func() {
+		// A SPIRE server keeps the stream open until its next rotation;
+		// the plugin deletes its finished CertificateRequests when its side
+		// of the stream ends, with the stream's context. Wait for that
+		// before closing, so the plugin's cleanup runs as in a server.
+		select {
+		case <-watched.ended:
+		case <-time.After(30 * time.Second):
+			fmt.Fprintln(stderr, "the plugin's stream did not end within 30s; closing it")
+		}
+		client.Close()
+	}()
 
 	start := time.Now()
 	chain, err := client.MintX509CA(ctx, csrDER, builder.Config().X509CATTL, validator.ValidateUpstreamX509CA)
@@ -283,6 +295,37 @@ func signSVID(ctx context.Context, builder *credtemplate.Builder, validator *cre
 		return nil, fmt.Errorf("the SVID does not verify to the upstream roots: %w", err)
 	}
 	return svid, nil
+}
+
+// streamWatcher passes every call to the plugin and reports when the
+// plugin's side of a MintX509CA stream has ended.
+type streamWatcher struct {
+	upstreamauthority.UpstreamAuthority
+	ended chan struct{}
+	once  sync.Once
+}
+
+func (w *streamWatcher) MintX509CA(ctx context.Context, csr []byte, ttl time.Duration) ([]*x509.Certificate,
+	[]*x509certificate.X509Authority, upstreamauthority.UpstreamX509AuthorityStream, error) {
+	chain, roots, stream, err := w.UpstreamAuthority.MintX509CA(ctx, csr, ttl)
+	if err != nil {
+		w.once.Do(func() { close(w.ended) })
+		return chain, roots, stream, err
+	}
+	return chain, roots, &watchedStream{UpstreamX509AuthorityStream: stream, w: w}, nil
+}
+
+type watchedStream struct {
+	upstreamauthority.UpstreamX509AuthorityStream
+	w *streamWatcher
+}
+
+func (s *watchedStream) RecvUpstreamX509Authorities() ([]*x509certificate.X509Authority, error) {
+	roots, err := s.UpstreamX509AuthorityStream.RecvUpstreamX509Authorities()
+	if err != nil {
+		s.w.once.Do(func() { close(s.w.ended) })
+	}
+	return roots, err
 }
 
 // bundleRecorder stands in for the SPIRE server's bundle (its datastore):
