@@ -148,7 +148,7 @@ func TestEveryDocumentedYAMLIsAccepted(t *testing.T) {
 }
 
 // codeSpan matches a fenced code block or an inline code span.
-var codeSpan = regexp.MustCompile("(?s)```[a-z]*\n(.*?)```|`([^`\n]+)`")
+var codeSpan = regexp.MustCompile("(?s)```[a-z]*\n(.*?)```|`([^`]+)`")
 
 // testedCmctl are the cmctl commands the tests run (TestBankIstioCACerts:
 // status certificate, inspect secret, renew; TestDualControl: approve,

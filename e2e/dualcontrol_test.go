@@ -187,16 +187,47 @@ func TestDualControl(t *testing.T) {
 		if res.ExitCode != 0 || !strings.Contains(res.Stdout, "Denied CertificateRequest 'istio-system/dual-denied'") {
 			t.Fatalf("cmctl deny as %s: exit %d: %s%s", securityOfficer, res.ExitCode, res.Stdout, res.Stderr)
 		}
-		final := waitForFinal(t, "dual-denied", 60*time.Second)
-		ready := env.CertificateRequestCondition(final, cmapi.CertificateRequestConditionReady)
-		if ready == nil || ready.Status != cmmeta.ConditionFalse || ready.Reason != cmapi.CertificateRequestReasonDenied {
-			t.Errorf("Ready condition of the denied request: %+v", ready)
+		// Denied is final: cert-manager's webhook refuses a later approval,
+		// even by the officer.
+		res, err = stack.Cmctl(ctx, officerKubeconfig, "approve", "-n", "istio-system", "dual-denied",
+			"--reason", "SecurityTeamApproved", "--message", "changed my mind")
+		if err != nil {
+			t.Fatal(err)
 		}
-		if len(final.Status.Certificate) != 0 {
+		if res.ExitCode == 0 || !strings.Contains(res.Stdout+res.Stderr, "already denied") {
+			t.Errorf("cmctl approve of a denied request: exit %d: %s%s", res.ExitCode, res.Stdout, res.Stderr)
+		}
+		// Give the issuer every chance to act on the denied request: an
+		// approved request created after it is signed first.
+		createRequest(t, "dual-after-denial", issuer, bankCSR(t), 720*time.Hour)
+		res, err = stack.Cmctl(ctx, officerKubeconfig, "approve", "-n", "istio-system", "dual-after-denial",
+			"--reason", "SecurityTeamApproved", "--message", "mesh prod-eu-1, change SEC-4712")
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("cmctl approve: %v: %s%s", err, res.Stdout, res.Stderr)
+		}
+		requireIssued(t, waitForFinal(t, "dual-after-denial", 60*time.Second))
+
+		denied, err := getRequest(ctx, "dual-denied")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cond := env.CertificateRequestCondition(denied, cmapi.CertificateRequestConditionDenied)
+		if cond == nil || cond.Status != cmmeta.ConditionTrue || cond.Reason != "SecurityTeamDenied" || cond.Message != "no change ticket" {
+			t.Errorf("Denied condition: %+v", cond)
+		}
+		if ready := env.CertificateRequestCondition(denied, cmapi.CertificateRequestConditionReady); ready != nil && ready.Status == cmmeta.ConditionTrue {
+			t.Errorf("the denied request is Ready: %+v", ready)
+		}
+		if len(denied.Status.Certificate) != 0 {
 			t.Error("the denied request carries a certificate")
 		}
-		if got := issuedSerials(t); len(got) != len(before) {
-			t.Errorf("Vault issued %d certificates for a denied request", len(got)-len(before))
+		if got := issuedSerials(t); len(got) != len(before)+1 {
+			t.Errorf("Vault issued %d certificates for a denied and an approved request, want 1", len(got)-len(before))
+		}
+		for _, line := range auditLines(t, issuer) {
+			if line["request"] == "istio-system/dual-denied" {
+				t.Errorf("the issuer made a decision on the denied request: %v", line)
+			}
 		}
 	})
 }
