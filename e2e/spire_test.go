@@ -167,7 +167,8 @@ func TestSPIREUpstreamAuthority(t *testing.T) {
 
 	t.Run("PolicyCheckOfSPIREsCSR", func(t *testing.T) {
 		// The offline check docs/spire.md describes, on the CSR SPIRE made.
-		csr := filepath.Join(t.TempDir(), "spire-ca.csr")
+		// Kept with the run's logs: the CSR SPIRE's own code made.
+		csr := filepath.Join(stack.Artifacts, "spire-ca.csr")
 		if err := os.WriteFile(csr, []byte(v.CSR.PEM), 0o600); err != nil {
 			t.Fatal(err)
 		}

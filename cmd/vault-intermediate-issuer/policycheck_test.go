@@ -77,6 +77,9 @@ func TestRunPolicyCheck(t *testing.T) {
 			wantCode: exitDeny, wantOut: []string{"DENY", `allowCertificateSigningRequests: the request is a Kubernetes CertificateSigningRequest, which is cluster-scoped, and this issuer's policy does not allow them; use a cert-manager CertificateRequest in an allowed namespace (allowed: "istio-system"), or set allowCertificateSigningRequests and requesters`}},
 		{name: "garbage CSR", args: []string{"--issuer", bank, "--csr", fixture("csr-garbage.pem"), "--namespace", "istio-system", "--duration", "720h"},
 			wantCode: exitDeny, wantOut: []string{"DENY", `csr: the CSR is not PEM: no "-----BEGIN CERTIFICATE REQUEST-----" line`}},
+		// csr-spire.pem was made by SPIRE v1.13.3's own code (the CSR
+		// e2e's TestSPIREUpstreamAuthority keeps as spire-ca.csr): C=US,
+		// O=SPIFFE and SPIRE's random subject serialNumber.
 		{name: "SPIRE example", args: []string{"--issuer", filepath.Join("..", "..", "deploy", "examples", "issuer-spire.yaml"),
 			"--csr", fixture("csr-spire.pem"), "--namespace", "spire", "--usages", "cert sign,crl sign",
 			"--requester", "system:serviceaccount:spire:spire-server"},
