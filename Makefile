@@ -201,11 +201,11 @@ image-check: ## Build the binary exactly as the Dockerfile does (its go build li
 	VERSION=$(VERSION) hack/image-check.sh
 
 # The suites run one after another (-p 1): each starts a stack of its own,
-# and two on two cores would measure the machine, not the code.
+# and two on two cores would measure the machine, not the code. The
+# istio-ca tool's own tests (Istio's reload rules) run first, with the build
+# flags of its binary so that they reuse its compiled packages.
 .PHONY: test-e2e
 test-e2e: tools build $(BIN)/vault-intermediate-issuer-faultinjection ## End-to-end tests, the Helm chart's and the fault drills, on the real stack (etcd, kube-apiserver, OpenBao, cert-manager).
-	# The istio-ca tool's own tests (Istio's reload rules), with the build
-	# flags of its binary so that they reuse its compiled packages.
 	cd e2e/tools/istio-ca && $(GO) test -trimpath -mod=readonly -count=1 ./...
 	cd e2e && $(GO) test -count=1 -p 1 -timeout 40m -v ./...
 
