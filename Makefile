@@ -37,7 +37,7 @@ CMCTL_GIT_COMMIT := 29b59b934c5a6f533b2d278f4541dca89d1eb288
 CHART := deploy/charts/vault-intermediate-issuer
 # The static install: the chart rendered with its default values.
 MANIFESTS := deploy/manifests/vault-intermediate-issuer.yaml
-MANIFESTS_NAMESPACE := cert-manager
+MANIFESTS_NAMESPACE := vault-intermediate-issuer
 
 GO_BUILD := $(GO) build -trimpath -mod=readonly
 

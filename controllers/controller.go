@@ -19,19 +19,21 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	issuerlib "github.com/cert-manager/issuer-lib/controllers"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/golemtrust/vault-intermediate-issuer/api/v1alpha1"
 	"github.com/golemtrust/vault-intermediate-issuer/signer"
@@ -48,14 +50,16 @@ import (
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=signers,verbs=sign,resourceNames=vaultintermediateclusterissuers.pki.golemtrust.am/*
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch,namespace=cert-manager
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=create,namespace=cert-manager
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;update,resourceNames=vault-intermediate-issuer-leader,namespace=cert-manager
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=list;watch,resourceNames=vault-approle,namespace=vault-intermediate-issuer
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=create,namespace=vault-intermediate-issuer
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;update,resourceNames=vault-intermediate-issuer-leader,namespace=vault-intermediate-issuer
 //
 // Every status write (issuer-lib's and this controller's: the audit status
 // and the signing journal) is a server-side apply patch, never an update.
 // The core events are leader election's. Secrets are read only in the
-// cluster resource namespace. The Helm chart's RBAC
+// cluster resource namespace, and only those an issuer names, each with a
+// list and watch whose field selector is its name (controllers/secrets.go),
+// so RBAC can list those names (the chart's secretNames). The Helm chart's RBAC
 // (deploy/charts/vault-intermediate-issuer/templates/rbac.yaml) is written
 // from these markers and proven by e2e/chart, which runs the controller
 // under it.
@@ -83,6 +87,8 @@ type Issuer struct {
 	// Metrics receives the controller's metrics; created and registered
 	// with controller-runtime's registry when nil.
 	Metrics *Metrics
+
+	secrets *referencedSecrets
 }
 
 // SetupWithManager registers the controllers with mgr.
@@ -93,6 +99,16 @@ func (r *Issuer) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 			return fmt.Errorf("registering metrics: %w", err)
 		}
 	}
+	clientset, err := kubernetes.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("creating the Kubernetes client for Secrets: %w", err)
+	}
+	r.secrets = newReferencedSecrets(r.Signer.ClusterResourceNamespace, clientset.CoreV1(), mgr.GetCache(),
+		mgr.GetLogger().WithName("secrets"))
+	if err := mgr.Add(r.secrets); err != nil {
+		return fmt.Errorf("adding the Secret watches: %w", err)
+	}
+	r.Signer.Secrets = r.secrets
 	eventRecorder := mgr.GetEventRecorder(r.FieldOwner)
 	r.Signer.Recorder = &AuditRecorder{
 		log:       mgr.GetLogger().WithName("audit"),
@@ -137,17 +153,14 @@ func (r *Issuer) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 // watchSecrets makes the issuer controller check an issuer again when a
 // Secret it names changes: a rotated secret ID is then used at once, and a
 // Secret created after its issuer makes the issuer Ready without waiting for
-// a backoff.
+// a backoff. The changes come from the informers of referencedSecrets, one
+// per Secret an issuer names.
 func (r *Issuer) watchSecrets(_ context.Context, gvk schema.GroupVersionKind, mgr ctrl.Manager, b *builder.Builder) error {
 	if gvk.Kind != "VaultIntermediateClusterIssuer" {
 		return nil
 	}
-	namespace := r.Signer.ClusterResourceNamespace
 	c := mgr.GetClient()
-	b.Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
-		if obj.GetNamespace() != namespace {
-			return nil
-		}
+	b.WatchesRawSource(source.Channel(r.secrets.events, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
 		var list v1alpha1.VaultIntermediateClusterIssuerList
 		if err := c.List(ctx, &list); err != nil {
 			mgr.GetLogger().Error(err, "listing issuers for a Secret change", "secret", obj.GetName())
@@ -160,20 +173,10 @@ func (r *Issuer) watchSecrets(_ context.Context, gvk schema.GroupVersionKind, mg
 			}
 		}
 		return reqs
-	}))
+	})))
 	return nil
 }
 
 func referencesSecret(iss *v1alpha1.VaultIntermediateClusterIssuer, name string) bool {
-	v := iss.Spec.Vault
-	if v.Auth.AppRole.SecretRef.Name == name {
-		return true
-	}
-	if ref := v.Auth.AppRole.RoleIDSecretRef; ref != nil && ref.Name == name {
-		return true
-	}
-	if ref := v.CABundleSecretRef; ref != nil && ref.Name == name {
-		return true
-	}
-	return false
+	return slices.Contains(secretNames(iss), name)
 }

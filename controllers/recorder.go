@@ -101,6 +101,7 @@ func (r *AuditRecorder) VaultState(ctx context.Context, iss *v1alpha1.VaultInter
 			ObservedGeneration: live.Generation, LastTransitionTime: metav1.NewTime(r.now()),
 		})
 		st.VaultReady = &conds[0]
+		st.InsecureTransport = insecureTransport(live, st.InsecureTransport, r.now())
 		st.ObservedGeneration = live.Generation
 		st.PolicyDigest = digest
 	})

@@ -20,8 +20,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -37,11 +39,17 @@ import (
 // issuer-lib's Ready: its reason says precisely why Vault can or cannot sign.
 const ConditionVaultReady = "VaultReady"
 
+// ConditionInsecureTransport is a warning: present, with status True and
+// reason PlainHTTP, while the issuer talks to Vault over plain HTTP
+// (spec.vault.insecureAllowHTTP); absent otherwise.
+const ConditionInsecureTransport = "InsecureTransport"
+
 // ownedStatus is the part of the issuer's status this controller writes.
 // issuer-lib owns the Ready condition under another field manager; server-side
 // apply keeps the two apart because conditions is a map keyed by type.
 type ownedStatus struct {
 	VaultReady         *metav1.Condition
+	InsecureTransport  *metav1.Condition
 	ObservedGeneration int64
 	PolicyDigest       string
 	LastIssued         *v1alpha1.IssuedRecord
@@ -63,6 +71,10 @@ func ownedFrom(iss *v1alpha1.VaultIntermediateClusterIssuer) ownedStatus {
 	if c := meta.FindStatusCondition(st.Conditions, ConditionVaultReady); c != nil {
 		cp := *c
 		o.VaultReady = &cp
+	}
+	if c := meta.FindStatusCondition(st.Conditions, ConditionInsecureTransport); c != nil {
+		cp := *c
+		o.InsecureTransport = &cp
 	}
 	return o
 }
@@ -117,6 +129,10 @@ func (w *statusWriter) update(ctx context.Context, name string, uid types.UID,
 		cp := *before.VaultReady
 		after.VaultReady = &cp
 	}
+	if before.InsecureTransport != nil {
+		cp := *before.InsecureTransport
+		after.InsecureTransport = &cp
+	}
 	mutate(&iss, &after)
 	if equality.Semantic.DeepEqual(before, after) {
 		return nil
@@ -126,8 +142,16 @@ func (w *statusWriter) update(ctx context.Context, name string, uid types.UID,
 
 func (w *statusWriter) apply(ctx context.Context, iss *v1alpha1.VaultIntermediateClusterIssuer, st ownedStatus) error {
 	status := map[string]any{}
-	if st.VaultReady != nil {
-		status["conditions"] = []metav1.Condition{*st.VaultReady}
+	var conditions []metav1.Condition
+	for _, c := range []*metav1.Condition{st.VaultReady, st.InsecureTransport} {
+		if c != nil {
+			conditions = append(conditions, *c)
+		}
+	}
+	if len(conditions) > 0 {
+		// A condition left out is one this field manager no longer
+		// manages, which server-side apply removes.
+		status["conditions"] = conditions
 	}
 	if st.ObservedGeneration != 0 {
 		status["observedGeneration"] = st.ObservedGeneration
@@ -187,4 +211,26 @@ func shortDigest(d string) string {
 		d = d[:12]
 	}
 	return d
+}
+
+// insecureTransport is the InsecureTransport condition of iss: present while
+// its server is plain HTTP, which it may only be with insecureAllowHTTP.
+// prev keeps its transition time.
+func insecureTransport(iss *v1alpha1.VaultIntermediateClusterIssuer, prev *metav1.Condition, now time.Time) *metav1.Condition {
+	v := iss.Spec.Vault
+	u, err := url.Parse(v.Server)
+	if err != nil || u.Scheme != "http" || !v.InsecureAllowHTTP {
+		return nil
+	}
+	c := &metav1.Condition{
+		Type: ConditionInsecureTransport, Status: metav1.ConditionTrue, Reason: "PlainHTTP",
+		Message: fmt.Sprintf("spec.vault.server %s is plain HTTP, allowed by spec.vault.insecureAllowHTTP: the AppRole secret ID, "+
+			"the Vault token and every certificate cross the network in clear text, readable and changeable by anyone on the path. "+
+			"Use an https:// server outside of tests and demos.", v.Server),
+		ObservedGeneration: iss.Generation, LastTransitionTime: metav1.NewTime(now),
+	}
+	if prev != nil && prev.Status == c.Status {
+		c.LastTransitionTime = prev.LastTransitionTime
+	}
+	return c
 }

@@ -362,7 +362,7 @@ func TestIssuerReadiness(t *testing.T) {
 	// the other issuers share.
 	const role = "wrong-secret-id"
 	if _, err := stack.Vault.Admin.Logical().WriteWithContext(ctx, "auth/approle/role/"+role, map[string]any{
-		"token_policies": []string{stack.PKI.RoleName + "-sign-intermediate"},
+		"token_policies": []string{stack.PKI.PolicyName}, "token_no_default_policy": true,
 	}); err != nil {
 		t.Fatal(err)
 	}

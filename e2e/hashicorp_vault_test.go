@@ -35,8 +35,10 @@ import (
 // It issues an intermediate and checks the chain, the path length, the
 // subject and that Vault recorded the serial; a wrong CA bundle is a
 // VaultTLSError; a sealed Vault makes a request wait (VaultSealed) until it
-// is unsealed; and every parameter the signer sends is one this Vault's PKI
-// engine defines.
+// is unsealed; every parameter the signer sends is one this Vault's PKI
+// engine defines; and Vault's ACL, with the issuer's generated policy,
+// refuses what the bank's policy forbids to whoever holds the AppRole
+// credentials.
 func TestHashiCorpVault(t *testing.T) {
 	ctx := t.Context()
 	v, err := env.StartVaultWith(ctx, stack.BinDir, stack.Artifacts, env.VaultOptions{Server: env.ServerHashiCorp})
@@ -52,7 +54,11 @@ func TestHashiCorpVault(t *testing.T) {
 		t.Fatalf("HashiCorp Vault serves %s with CA %q; want HTTPS with a CA of its own", v.Address, v.CACert)
 	}
 	const mount = "pki"
-	pki, err := v.SetUpBankPKI(ctx, mount, "hashicorp-vault")
+	bank, err := stack.BankIssuer("vault-hashicorp", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pki, err := v.SetUpBankPKI(ctx, mount, "hashicorp-vault", bank)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +86,9 @@ func TestHashiCorpVault(t *testing.T) {
 	}
 	if _, err := stack.WaitForVaultReady(ctx, issuer, "Checked", 30*time.Second); err != nil {
 		t.Fatal(err)
+	}
+	if c, err := stack.IssuerCondition(ctx, issuer, "InsecureTransport"); err != nil || c != nil {
+		t.Errorf("an issuer of an https:// Vault carries InsecureTransport %+v (%v)", c, err)
 	}
 
 	t.Run("Issue", func(t *testing.T) {
@@ -121,6 +130,24 @@ func TestHashiCorpVault(t *testing.T) {
 		}
 		if serial := colonSerial(leaf); !slices.Contains(serials, serial) {
 			t.Errorf("serial %s is not among the certificates %s issued: %v", serial, mount, serials)
+		}
+	})
+
+	t.Run("BankCACerts", func(t *testing.T) {
+		// The shipped Istio Certificate, pointed at this issuer: the
+		// cacerts Secret is issued under the generated ACL policy.
+		cert := bankCertificate("istio-system", "hashicorp-istio-ca", "Golem Trust")
+		cert.Spec.SecretName = "cacerts-hashicorp"
+		cert.Spec.IssuerRef.Name = issuer
+		if err := stack.Client.Create(t.Context(), cert); err != nil {
+			t.Fatal(err)
+		}
+		got := waitForSecretCert(t, "istio-system", "cacerts-hashicorp", nil)
+		if !got.root.Equal(pki.Root) {
+			t.Errorf("ca.crt is %q, want this Vault's root", got.root.Subject)
+		}
+		if err := got.leaf.CheckSignatureFrom(pki.Root); err != nil || !got.leaf.IsCA || !got.leaf.MaxPathLenZero {
+			t.Errorf("tls.crt: signed by the root %v, CA %v, path length 0 %v", err, got.leaf.IsCA, got.leaf.MaxPathLenZero)
 		}
 	})
 
@@ -170,5 +197,13 @@ func TestHashiCorpVault(t *testing.T) {
 
 	t.Run("SignParameters", func(t *testing.T) {
 		checkSignParameters(t, v, mount)
+	})
+
+	t.Run("VaultEnforcesThePolicy", func(t *testing.T) {
+		checkVaultEnforcesPolicy(t, v, pki, secretName)
+	})
+
+	t.Run("ACLMatching", func(t *testing.T) {
+		checkACLMatching(t, v)
 	})
 }

@@ -45,7 +45,11 @@ func TestVaultOutagesNeverFailRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = v.Stop() })
-	pki, err := v.SetUpBankPKI(ctx, "pki", "outage")
+	bank, err := stack.BankIssuer("vault-outage", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pki, err := v.SetUpBankPKI(ctx, "pki", "outage", bank)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,9 @@ const (
 	spireServiceAcct = "spire-server"
 	spireTrustDomain = "cluster.local"
 	spireIssuer      = "vault-spire"
+	// spireCASubject is server.conf's ca_subject as docs/spire.md sets it:
+	// SPIRE's default C and O, and a common name Vault's ACL can pin.
+	spireCASubject = "C=US,O=SPIFFE,CN=Golem Trust SPIRE CA"
 )
 
 // spireVerdict is what bin/spire-upstream prints (e2e/tools/spire-upstream).
@@ -111,8 +114,8 @@ func TestSPIREUpstreamAuthority(t *testing.T) {
 		t.Fatalf("SPIRE's upstream authority failed at %s: %s", v.Stage, v.Error)
 	}
 	t.Logf("SPIRE's MintX509CA returned a validated chain in %.2fs (SPIRE gives up after about 75s)", v.MintSeconds)
-	if !strings.Contains(v.CSR.Subject, "SERIALNUMBER=") || !strings.Contains(v.CSR.Subject, "O=SPIFFE") {
-		t.Errorf("SPIRE's CSR subject %q: expected SPIRE's default ca_subject and a subject serialNumber", v.CSR.Subject)
+	if !strings.Contains(v.CSR.Subject, "SERIALNUMBER=") || !strings.Contains(v.CSR.Subject, "CN=Golem Trust SPIRE CA") {
+		t.Errorf("SPIRE's CSR subject %q: expected the configured ca_subject and a subject serialNumber", v.CSR.Subject)
 	}
 	if len(v.X509CA) == 0 {
 		t.Fatal("no X.509 CA chain")
@@ -226,7 +229,7 @@ kube_config_file = %q
 	defer cancel()
 	var v spireVerdict
 	res, err := stack.RunJSONTool(ctx, &v, "spire-upstream", "--plugin-data", pluginData,
-		"--trust-domain", spireTrustDomain, "--ca-ttl", "24h", "--ca-key-type", "ec-p256")
+		"--trust-domain", spireTrustDomain, "--ca-ttl", "24h", "--ca-key-type", "ec-p256", "--ca-subject", spireCASubject)
 	if err != nil {
 		t.Fatal(err)
 	}

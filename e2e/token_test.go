@@ -73,8 +73,11 @@ func bankCSR(t *testing.T) []byte {
 func TestTokenRenewalAndSecretIDRotation(t *testing.T) {
 	ctx := t.Context()
 	const issuer, secretName = "vault-renewal", "vault-approle-renewal"
-	role, err := stack.Vault.CreateAppRole(ctx, "renewal",
-		[]string{stack.PKI.Mount + "/root/sign-intermediate", stack.PKI.Mount + "/revoke"}, "8s", "1h")
+	bank, err := stack.BankIssuer(issuer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	role, err := stack.Vault.CreateIssuerAppRole(ctx, "renewal", "8s", "1h", bank)
 	if err != nil {
 		t.Fatal(err)
 	}

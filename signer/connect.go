@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -102,6 +103,12 @@ func configFingerprint(cfg vault.Config) ([32]byte, error) {
 // from their Secrets now, so a rotated secret ID is used at once.
 func (s *Signer) connect(ctx context.Context, iss *v1alpha1.VaultIntermediateClusterIssuer) (*vault.Client, vault.Credentials, error) {
 	spec := iss.Spec.Vault
+	if u, err := url.Parse(spec.Server); err == nil && u.Scheme == "http" && !spec.InsecureAllowHTTP {
+		// The CRD refuses this; an issuer stored before that rule, or read
+		// from a file, is refused here, before a secret ID is sent.
+		return nil, vault.Credentials{}, withReason(ReasonConfigInvalid, fmt.Errorf(
+			"spec.vault.server %q is plain http, which would send the AppRole secret ID and the Vault token in clear text: use https, or set spec.vault.insecureAllowHTTP for tests and demos", spec.Server))
+	}
 	cfg := vault.Config{
 		Address:     spec.Server,
 		CABundle:    spec.CABundle,

@@ -78,16 +78,26 @@ type VaultIntermediateClusterIssuerSpec struct {
 // credentials used to sign.
 //
 // +kubebuilder:validation:XValidation:rule="!(has(self.caBundle) && has(self.caBundleSecretRef))",message="set at most one of caBundle and caBundleSecretRef"
+// +kubebuilder:validation:XValidation:rule="!isURL(self.server) || url(self.server).getScheme() != 'http' || (has(self.insecureAllowHTTP) && self.insecureAllowHTTP)",message="server must be an https:// URL: over plain http:// the AppRole secret ID, the Vault token and every certificate cross the network in clear text; set insecureAllowHTTP: true only for tests and demos"
 type VaultConnection struct {
 	// Server is the base URL of the Vault server, for example
-	// "https://vault.example.com:8200". Only http and https are accepted;
-	// use https outside of tests.
+	// "https://vault.example.com:8200". It must be https unless
+	// insecureAllowHTTP is true.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && (url(self).getScheme() == 'https' || url(self).getScheme() == 'http')",message="server must be an http:// or https:// URL, for example https://vault.example.com:8200"
 	// +kubebuilder:validation:XValidation:rule="url(self).getHostname() != ''",message="server must name a host, for example https://vault.example.com:8200"
 	Server string `json:"server"`
+
+	// InsecureAllowHTTP lets server be a plain http:// URL. Over plain HTTP
+	// the AppRole secret ID, the Vault token and every certificate cross the
+	// network in clear text, readable and changeable by anyone on the path:
+	// for tests and demos only. An issuer that sets it and names an http://
+	// server carries the condition InsecureTransport (status True) saying so.
+	// Defaults to false: server must be https.
+	// +optional
+	InsecureAllowHTTP bool `json:"insecureAllowHTTP,omitempty"`
 
 	// CABundle is a PEM bundle of the CA certificates that Vault's TLS
 	// serving certificate must chain to. When neither caBundle nor
@@ -587,7 +597,9 @@ type VaultIntermediateClusterIssuerStatus struct {
 	// and every signing, and its reason says precisely what is wrong:
 	// Checked, PolicyInvalid, SecretNotFound, VaultUnreachable,
 	// VaultTLSError, VaultSealed, AuthFailed, PermissionDenied,
-	// MountOrIssuerMissing, RootMismatch or VaultError.
+	// MountOrIssuerMissing, RootMismatch or VaultError. "InsecureTransport"
+	// (status True, reason PlainHTTP) is a warning present while the issuer
+	// talks to Vault over plain HTTP (spec.vault.insecureAllowHTTP).
 	issuerapi.IssuerStatus `json:",inline"`
 
 	// ObservedGeneration is the generation of the spec that policyDigest and

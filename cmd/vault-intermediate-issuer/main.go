@@ -17,7 +17,9 @@ limitations under the License.
 // Command vault-intermediate-issuer runs the controller that signs
 // intermediate CA certificates with Vault for cert-manager, after checking
 // every request against its issuer's policy. "vault-intermediate-issuer
-// policy check" judges a request offline, without Vault or a cluster.
+// policy check" judges a request offline, without Vault or a cluster;
+// "vault-intermediate-issuer policy vault-acl" prints the Vault ACL policy
+// for the issuer's AppRole.
 package main
 
 import (
@@ -56,8 +58,12 @@ func main() {
 	if len(os.Args) > 2 && os.Args[1] == "policy" && os.Args[2] == "check" {
 		os.Exit(runPolicyCheck(os.Args[3:], os.Stdout, os.Stderr))
 	}
+	if len(os.Args) > 2 && os.Args[1] == "policy" && os.Args[2] == "vault-acl" {
+		os.Exit(runVaultACL(os.Args[3:], os.Stdout, os.Stderr))
+	}
 	if len(os.Args) > 1 && os.Args[1] == "policy" {
 		fmt.Fprintln(os.Stderr, "usage: vault-intermediate-issuer policy check --issuer ISSUER.yaml (--request REQUEST.yaml | --csr CSR.pem --namespace NS)")
+		fmt.Fprintln(os.Stderr, "       vault-intermediate-issuer policy vault-acl --issuer ISSUER.yaml [--name NAME]")
 		os.Exit(2)
 	}
 	if err := run(os.Args[1:], os.Stdout); err != nil {
@@ -87,7 +93,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz endpoints bind to.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica signs at a time.")
 	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the cluster resource namespace.")
-	fs.StringVar(&o.clusterResourceNamespace, "cluster-resource-namespace", "cert-manager", "Namespace holding the Secrets (AppRole secret ID, CA bundles) that issuers reference. Secrets are read from nowhere else.")
+	fs.StringVar(&o.clusterResourceNamespace, "cluster-resource-namespace", "vault-intermediate-issuer", "Namespace holding the Secrets (AppRole secret ID, CA bundles) that issuers reference, one of the issuer's own. Only the Secrets issuers name are read, and from nowhere else.")
 	fs.DurationVar(&o.maxRetryDuration, "max-retry-duration", 10*time.Minute, "How long a request failing with an unclassified error is retried before it is marked Failed. Vault outages never fail a request.")
 	fs.IntVar(&o.concurrentSignings, "concurrent-signings", 4, "Requests processed in parallel.")
 	fs.DurationVar(&o.checkInterval, "check-interval", 5*time.Minute, "How often every issuer is checked against Vault even when nothing changed (the VaultReady condition); 0 disables it.")
@@ -135,16 +141,16 @@ func run(args []string, stdout io.Writer) error {
 		LeaderElectionID:              "vault-intermediate-issuer-leader",
 		LeaderElectionNamespace:       o.leaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
+		// Secrets never go through the manager's cache, which would
+		// list and watch every Secret of a namespace: the controller
+		// reads only the Secrets issuers name, each through an informer
+		// of its own (controllers/secrets.go).
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 		Cache: cache.Options{
 			// Requests for other issuers are cached without what is
 			// never read of them (see controllers/cache.go).
 			DefaultTransform: controllers.StripManagedFields,
 			ByObject: map[client.Object]cache.ByObject{
-				// Secrets are only ever read in the cluster resource
-				// namespace; caching them anywhere else would need (and
-				// leak) cluster-wide read access to Secrets.
-				&corev1.Secret{}: {Namespaces: map[string]cache.Config{o.clusterResourceNamespace: {}},
-					Transform: controllers.StripManagedFields},
 				&cmapi.CertificateRequest{}:                 {Transform: controllers.StripForeignCertificateRequest},
 				&certificatesv1.CertificateSigningRequest{}: {Transform: controllers.StripForeignCertificateSigningRequest},
 			},
@@ -154,10 +160,7 @@ func run(args []string, stdout io.Writer) error {
 		return fmt.Errorf("creating the controller manager: %w", err)
 	}
 
-	s := &signer.Signer{
-		Secrets:                  mgr.GetClient(),
-		ClusterResourceNamespace: o.clusterResourceNamespace,
-	}
+	s := &signer.Signer{ClusterResourceNamespace: o.clusterResourceNamespace}
 	ctx := ctrl.SetupSignalHandler()
 	if err := (&controllers.Issuer{
 		FieldOwner:              fieldOwner,

@@ -79,7 +79,8 @@ func TestRunPolicyCheck(t *testing.T) {
 			wantCode: exitDeny, wantOut: []string{"DENY", `csr: the CSR is not PEM: no "-----BEGIN CERTIFICATE REQUEST-----" line`}},
 		// csr-spire.pem was made by SPIRE v1.13.3's own code (the CSR
 		// e2e's TestSPIREUpstreamAuthority keeps as spire-ca.csr): C=US,
-		// O=SPIFFE and SPIRE's random subject serialNumber.
+		// O=SPIFFE, CN=Golem Trust SPIRE CA (its ca_subject) and SPIRE's
+		// random subject serialNumber.
 		{name: "SPIRE example", args: []string{"--issuer", filepath.Join("..", "..", "deploy", "examples", "issuer-spire.yaml"),
 			"--csr", fixture("csr-spire.pem"), "--namespace", "spire", "--usages", "cert sign,crl sign",
 			"--requester", "system:serviceaccount:spire:spire-server"},

@@ -86,7 +86,7 @@ func TestDeploymentShape(t *testing.T) {
 	}
 	c := spec.Containers[0]
 	for _, arg := range []string{"--leader-elect", "--leader-election-namespace=" + releaseNamespace,
-		"--cluster-resource-namespace=cert-manager", "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"} {
+		"--cluster-resource-namespace=" + releaseNamespace, "--metrics-bind-address=:8080", "--health-probe-bind-address=:8081"} {
 		if !slices.Contains(c.Args, arg) {
 			t.Errorf("args %q lack %s", c.Args, arg)
 		}
@@ -141,15 +141,18 @@ func TestPodSecurityRestricted(t *testing.T) {
 }
 
 // TestStaticManifestsAccepted applies deploy/manifests (the chart rendered
-// with its defaults into cert-manager) with a server-side dry run: every
-// object must be admitted.
+// with its defaults into vault-intermediate-issuer, and that namespace) with
+// a server-side dry run: every object must be admitted.
 func TestStaticManifestsAccepted(t *testing.T) {
 	objs, err := env.LoadYAML(filepath.Join(stack.RepoRoot, "deploy", "manifests", "vault-intermediate-issuer.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(objs) != len(rendered) {
-		t.Errorf("deploy/manifests has %d objects, the chart renders %d", len(objs), len(rendered))
+	if len(objs) == 0 || objs[0].GetKind() != "Namespace" || objs[0].GetName() != env.ClusterResourceNamespace ||
+		objs[0].GetLabels()["pod-security.kubernetes.io/enforce"] != "restricted" {
+		t.Errorf("deploy/manifests does not start with the namespace %s enforcing the restricted Pod Security Standard", env.ClusterResourceNamespace)
+	} else if len(objs)-1 != len(rendered) {
+		t.Errorf("deploy/manifests has %d objects besides its namespace, the chart renders %d", len(objs)-1, len(rendered))
 	}
 	applier, err := stack.NewApplier("e2e-static-manifests")
 	if err != nil {
@@ -222,6 +225,7 @@ func TestChartRejectsBadValues(t *testing.T) {
 		{"podAntiAffinity=sometimes", "value must be one of 'soft', 'hard', 'none'"},
 		{"maxRetryDuration=10min", "does not match pattern"},
 		{"clusterResourceNamespace=Cert_Manager", "does not match pattern"},
+		{"secretNames[0]=Vault_AppRole", "does not match pattern"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.set, func(t *testing.T) {

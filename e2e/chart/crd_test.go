@@ -60,6 +60,14 @@ func TestCRDValidationMessages(t *testing.T) {
 			want: []string{"spec.vault.server", "server must be an http:// or https:// URL, for example https://vault.example.com:8200"},
 		},
 		{
+			name: "plain-http",
+			mutate: func(iss *v1alpha1.VaultIntermediateClusterIssuer) {
+				iss.Spec.Vault.Server = "http://vault.example.com:8200"
+				iss.Spec.Vault.InsecureAllowHTTP = false
+			},
+			want: []string{"spec.vault", "server must be an https:// URL", "insecureAllowHTTP"},
+		},
+		{
 			name: "min-above-max",
 			mutate: func(iss *v1alpha1.VaultIntermediateClusterIssuer) {
 				iss.Spec.Policy.Duration.Min = metav1.Duration{Duration: 720 * time.Hour}

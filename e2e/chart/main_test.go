@@ -29,16 +29,17 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/golemtrust/vault-intermediate-issuer/e2e/env"
 )
 
 const (
-	// release and releaseNamespace are the Helm release the suite installs.
-	// The release namespace is not the cluster resource namespace, so the
-	// suite also proves the chart puts each Role where it belongs.
+	// release and releaseNamespace are the Helm release the suite installs,
+	// as docs/install.md does: into the issuer's own namespace, which is
+	// also the cluster resource namespace (the chart's default).
 	release          = "vault-intermediate-issuer"
-	releaseNamespace = "vault-intermediate-issuer"
+	releaseNamespace = env.ClusterResourceNamespace
 	// bankIssuer is the name the shipped example gives the bank's issuer.
 	bankIssuer = "vault-intermediate"
 	// leaseName is the controller's leader election Lease.
@@ -71,7 +72,7 @@ func run(m *testing.M) int {
 	defer cancel()
 	start := time.Now()
 	var err error
-	stack, err = env.Start(ctx, env.Options{AuthorizationMode: "Node,RBAC", NoIssuer: true})
+	stack, err = env.Start(ctx, env.Options{AuthorizationMode: "Node,RBAC", NoIssuer: true, AuditSecrets: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the e2e environment:", err)
 		return 1
@@ -102,18 +103,27 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// installChart creates the release namespace, enforcing the restricted Pod
-// Security Standard, renders the chart with its default values and applies
-// every object.
+// installChart makes the release namespace (which the environment created
+// for the AppRole Secret) enforce the restricted Pod Security Standard,
+// renders the chart with its default values and applies every object.
 func installChart(ctx context.Context) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: releaseNamespace, Labels: map[string]string{
+	ns := &corev1.Namespace{}
+	if err := stack.Client.Get(ctx, client.ObjectKey{Name: releaseNamespace}, ns); err != nil {
+		return fmt.Errorf("reading namespace %s: %w", releaseNamespace, err)
+	}
+	if ns.Labels == nil {
+		ns.Labels = map[string]string{}
+	}
+	for k, v := range map[string]string{
 		"pod-security.kubernetes.io/enforce":         "restricted",
 		"pod-security.kubernetes.io/enforce-version": "latest",
 		"pod-security.kubernetes.io/warn":            "restricted",
 		"pod-security.kubernetes.io/warn-version":    "latest",
-	}}}
-	if err := stack.Client.Create(ctx, ns); err != nil {
-		return fmt.Errorf("creating namespace %s: %w", releaseNamespace, err)
+	} {
+		ns.Labels[k] = v
+	}
+	if err := stack.Client.Update(ctx, ns); err != nil {
+		return fmt.Errorf("labelling namespace %s: %w", releaseNamespace, err)
 	}
 	out, objs, err := stack.RenderChart(ctx, release, releaseNamespace, "--include-crds")
 	if err != nil {

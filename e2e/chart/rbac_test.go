@@ -103,18 +103,24 @@ func TestIstioCACertsUnderChartRBAC(t *testing.T) {
 
 // TestSecretsOutsideClusterResourceNamespaceForbidden reads Secrets as the
 // chart's ServiceAccount: the AppRole Secret in the cluster resource
-// namespace is readable, the Istio CA key in istio-system and a cluster-wide
-// list are forbidden (HTTP 403).
+// namespace can be listed by its name (what the controller does); getting
+// it, listing the namespace's Secrets, the Istio CA key in istio-system and
+// a cluster-wide list are forbidden (HTTP 403).
 func TestSecretsOutsideClusterResourceNamespaceForbidden(t *testing.T) {
 	ctx := t.Context()
 	sa, err := stack.ImpersonatingClient(controllerUser)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var approle corev1.Secret
-	if err := sa.Get(ctx, client.ObjectKey{Namespace: env.ClusterResourceNamespace, Name: env.AppRoleSecretName}, &approle); err != nil {
-		t.Fatalf("the ServiceAccount cannot read the AppRole Secret in %s: %v", env.ClusterResourceNamespace, err)
+	var approle corev1.SecretList
+	if err := sa.List(ctx, &approle, client.InNamespace(env.ClusterResourceNamespace),
+		client.MatchingFields{"metadata.name": env.AppRoleSecretName}); err != nil || len(approle.Items) != 1 {
+		t.Fatalf("the ServiceAccount cannot list the AppRole Secret by its name in %s: %d items, %v", env.ClusterResourceNamespace, len(approle.Items), err)
 	}
+	assertForbidden(t, "get the AppRole Secret", sa.Get(ctx,
+		client.ObjectKey{Namespace: env.ClusterResourceNamespace, Name: env.AppRoleSecretName}, &corev1.Secret{}))
+	assertForbidden(t, "list every Secret of the cluster resource namespace",
+		sa.List(ctx, &corev1.SecretList{}, client.InNamespace(env.ClusterResourceNamespace)))
 
 	outside := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "istio-system", Name: "not-for-the-issuer"},
 		StringData: map[string]string{"key": "value"}}
@@ -161,8 +167,12 @@ func TestChartRBACAuthorizations(t *testing.T) {
 		{"approve for our signer", controllerUser, ra("cert-manager.io", "signers", "", "approve", "", signerWildcard), false},
 		{"create events.k8s.io Events", controllerUser, ra("events.k8s.io", "events", "", "create", "istio-system", ""), true},
 		{"create core Events", controllerUser, ra("", "events", "", "create", releaseNamespace, ""), true},
-		{"read Secrets in the cluster resource namespace", controllerUser, ra("", "secrets", "", "get", env.ClusterResourceNamespace, ""), true},
-		{"write Secrets in the cluster resource namespace", controllerUser, ra("", "secrets", "", "update", env.ClusterResourceNamespace, ""), false},
+		{"list the AppRole Secret by its name", controllerUser, ra("", "secrets", "", "list", env.ClusterResourceNamespace, env.AppRoleSecretName), true},
+		{"watch the AppRole Secret by its name", controllerUser, ra("", "secrets", "", "watch", env.ClusterResourceNamespace, env.AppRoleSecretName), true},
+		{"get the AppRole Secret", controllerUser, ra("", "secrets", "", "get", env.ClusterResourceNamespace, env.AppRoleSecretName), false},
+		{"list every Secret of the cluster resource namespace", controllerUser, ra("", "secrets", "", "list", env.ClusterResourceNamespace, ""), false},
+		{"list another Secret of the cluster resource namespace", controllerUser, ra("", "secrets", "", "list", env.ClusterResourceNamespace, "sh.helm.release.v1.vault-intermediate-issuer.v1"), false},
+		{"write Secrets in the cluster resource namespace", controllerUser, ra("", "secrets", "", "update", env.ClusterResourceNamespace, env.AppRoleSecretName), false},
 		{"read Secrets in kube-system", controllerUser, ra("", "secrets", "", "get", "kube-system", ""), false},
 		{"create the Lease", controllerUser, ra("coordination.k8s.io", "leases", "", "create", releaseNamespace, ""), true},
 		{"renew the Lease", controllerUser, ra("coordination.k8s.io", "leases", "", "update", releaseNamespace, leaseName), true},

@@ -38,11 +38,16 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/golemtrust/vault-intermediate-issuer/api/v1alpha1"
+	"github.com/golemtrust/vault-intermediate-issuer/signer/vault/acl"
 )
 
 // ClusterResourceNamespace is where the issuer reads its Secrets in the test
-// environment, as in a default install.
-const ClusterResourceNamespace = "cert-manager"
+// environment, as in a default install: a namespace of the issuer's own.
+const ClusterResourceNamespace = "vault-intermediate-issuer"
+
+// CertManagerNamespace is cert-manager's own namespace, where it reads the
+// Secrets of its ClusterIssuers.
+const CertManagerNamespace = "cert-manager"
 
 // AppRoleSecretName is the Secret holding the AppRole credentials, as the
 // shipped examples name it.
@@ -68,6 +73,9 @@ type Options struct {
 	// CertManagerArgs are appended to the cert-manager controller's command
 	// line, e.g. --controllers to run the in-tree Vault issuer beside ours.
 	CertManagerArgs []string
+	// AuditSecrets makes kube-apiserver write an audit log of every
+	// request on Secrets to Env.AuditLog.
+	AuditSecrets bool
 }
 
 // Env is the running stack.
@@ -76,6 +84,8 @@ type Env struct {
 	BinDir     string
 	Artifacts  string
 	Kubeconfig string
+	// AuditLog is kube-apiserver's audit log (Options.AuditSecrets).
+	AuditLog   string
 	RestConfig *rest.Config
 	Client     client.Client
 	Scheme     *runtime.Scheme
@@ -100,6 +110,9 @@ type Env struct {
 	// apiServer replaces envtest's kube-apiserver after RestartAPIServer.
 	apiServer       *Process
 	certManagerArgs []string
+	// bankACL is the generated ACL policy of the shared AppRole role, that
+	// of the unchanged bank issuer.
+	bankACL *acl.Policy
 }
 
 // Start brings the whole stack up: kube-apiserver + etcd with the
@@ -134,7 +147,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		}
 	}()
 
-	if err := e.startKube(opts.AuthorizationMode); err != nil {
+	if err := e.startKube(opts.AuthorizationMode, opts.AuditSecrets); err != nil {
 		return nil, err
 	}
 	vaultOpts := VaultOptions{}
@@ -147,10 +160,17 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	if e.Vault, err = StartVaultWith(ctx, e.BinDir, e.Artifacts, vaultOpts); err != nil {
 		return nil, err
 	}
-	if e.PKI, err = e.Vault.SetUpBankPKI(ctx, "pki", "vault-intermediate-issuer"); err != nil {
+	bank, err := e.BankIssuer("vault-intermediate", nil)
+	if err != nil {
 		return nil, err
 	}
-	for _, ns := range []string{ClusterResourceNamespace, "istio-system"} {
+	if e.bankACL, err = acl.Generate(bank, acl.Options{}); err != nil {
+		return nil, fmt.Errorf("generating the bank issuer's ACL policy: %w", err)
+	}
+	if e.PKI, err = e.Vault.SetUpBankPKI(ctx, "pki", "vault-intermediate-issuer", bank); err != nil {
+		return nil, err
+	}
+	for _, ns := range []string{ClusterResourceNamespace, CertManagerNamespace, "istio-system"} {
 		if err := e.EnsureNamespace(ctx, ns); err != nil {
 			return nil, err
 		}
@@ -172,7 +192,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	return e, nil
 }
 
-func (e *Env) startKube(authorizationMode string) error {
+func (e *Env) startKube(authorizationMode string, auditSecrets bool) error {
 	e.Scheme = runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, cmapi.AddToScheme, v1alpha1.AddToScheme} {
 		if err := add(e.Scheme); err != nil {
@@ -193,6 +213,15 @@ func (e *Env) startKube(authorizationMode string) error {
 	}
 	if authorizationMode != "" {
 		e.testEnv.ControlPlane.GetAPIServer().Configure().Set("authorization-mode", authorizationMode)
+	}
+	if auditSecrets {
+		policy := filepath.Join(e.Artifacts, "audit-policy.yaml")
+		if err := os.WriteFile(policy, []byte(auditSecretsPolicy), 0o600); err != nil {
+			return fmt.Errorf("writing the audit policy: %w", err)
+		}
+		e.AuditLog = filepath.Join(e.Artifacts, "audit.log")
+		e.testEnv.ControlPlane.GetAPIServer().Configure().
+			Set("audit-policy-file", policy).Set("audit-log-path", e.AuditLog).Set("audit-log-format", "json")
 	}
 	cfg, err := e.testEnv.Start()
 	if err != nil {
@@ -233,7 +262,7 @@ func (e *Env) StartCertManager() error {
 			return err
 		}
 	}
-	args := append([]string{"--kubeconfig", e.CertManagerKubeconfig, "--cluster-resource-namespace", ClusterResourceNamespace},
+	args := append([]string{"--kubeconfig", e.CertManagerKubeconfig, "--cluster-resource-namespace", CertManagerNamespace},
 		e.certManagerArgs...)
 	e.CertManager, err = StartProcess("cert-manager", e.Artifacts, filepath.Join(e.BinDir, "cert-manager-controller"), args, nil)
 	return err

@@ -24,6 +24,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -31,10 +33,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/golemtrust/vault-intermediate-issuer/api/v1alpha1"
+	"github.com/golemtrust/vault-intermediate-issuer/signer/vault/acl"
 )
 
 // LoadYAML reads every object of a multi-document YAML file.
@@ -86,19 +90,18 @@ func (e *Env) Example(name string) string {
 	return filepath.Join(e.RepoRoot, "deploy", "examples", name)
 }
 
-// ApplyBankIssuer applies deploy/examples/issuer-bank.yaml under the given
-// name, pointing spec.vault.server at the test Vault. mutate, if not nil,
-// edits the issuer before it is applied.
-func (e *Env) ApplyBankIssuer(ctx context.Context, name string, mutate func(*v1alpha1.VaultIntermediateClusterIssuer)) (*v1alpha1.VaultIntermediateClusterIssuer, error) {
-	return e.ApplyExampleIssuer(ctx, "issuer-bank.yaml", name, mutate)
+// BankIssuer returns the issuer of deploy/examples/issuer-bank.yaml under
+// the given name, with spec.vault.server pointing at the test Vault (and
+// insecureAllowHTTP set when that is plain HTTP), edited by mutate if not
+// nil. It is not applied.
+func (e *Env) BankIssuer(name string, mutate func(*v1alpha1.VaultIntermediateClusterIssuer)) (*v1alpha1.VaultIntermediateClusterIssuer, error) {
+	return e.ExampleIssuer("issuer-bank.yaml", name, mutate)
 }
 
-// ApplyExampleIssuer applies the VaultIntermediateClusterIssuer of a file
-// under deploy/examples under the given name, pointing spec.vault.server at
-// the test Vault and, where the example carries a literal role ID
-// placeholder, the test AppRole's role ID. mutate, if not nil, edits the
-// issuer before it is applied.
-func (e *Env) ApplyExampleIssuer(ctx context.Context, file, name string, mutate func(*v1alpha1.VaultIntermediateClusterIssuer)) (*v1alpha1.VaultIntermediateClusterIssuer, error) {
+// ExampleIssuer returns the VaultIntermediateClusterIssuer of a file under
+// deploy/examples under the given name, as BankIssuer does; a literal role
+// ID in the example is replaced by the test AppRole's. It is not applied.
+func (e *Env) ExampleIssuer(file, name string, mutate func(*v1alpha1.VaultIntermediateClusterIssuer)) (*v1alpha1.VaultIntermediateClusterIssuer, error) {
 	objs, err := LoadYAML(e.Example(file))
 	if err != nil {
 		return nil, err
@@ -108,23 +111,97 @@ func (e *Env) ApplyExampleIssuer(ctx context.Context, file, name string, mutate 
 			continue
 		}
 		iss := &v1alpha1.VaultIntermediateClusterIssuer{}
-		if err := e.Scheme.Convert(obj, iss, nil); err != nil {
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, iss); err != nil {
 			return nil, fmt.Errorf("converting the example issuer: %w", err)
 		}
 		iss.Name = name
-		iss.Spec.Vault.Server = e.Vault.Address
-		if iss.Spec.Vault.Auth.AppRole.RoleID != "" {
-			iss.Spec.Vault.Auth.AppRole.RoleID = e.PKI.RoleID
+		if e.Vault != nil {
+			iss.Spec.Vault.Server = e.Vault.Address
+			// The test OpenBao serves plain HTTP on loopback: an
+			// explicit opt-in, which the issuer reports with its
+			// InsecureTransport condition.
+			iss.Spec.Vault.InsecureAllowHTTP = strings.HasPrefix(e.Vault.Address, "http://")
+			if iss.Spec.Vault.Auth.AppRole.RoleID != "" && e.PKI != nil {
+				iss.Spec.Vault.Auth.AppRole.RoleID = e.PKI.RoleID
+			}
 		}
 		if mutate != nil {
 			mutate(iss)
 		}
-		if err := e.Client.Create(ctx, iss); err != nil {
-			return nil, fmt.Errorf("creating issuer %s: %w", name, err)
-		}
 		return iss, nil
 	}
 	return nil, fmt.Errorf("%s holds no VaultIntermediateClusterIssuer", file)
+}
+
+// ApplyBankIssuer applies deploy/examples/issuer-bank.yaml under the given
+// name, pointing spec.vault.server at the test Vault. mutate, if not nil,
+// edits the issuer before it is applied.
+//
+// The shared AppRole (Secret AppRoleSecretName) carries the generated ACL
+// policy of the unchanged bank issuer. An issuer that still names that
+// Secret but whose edits change its generated ACL policy (another subject,
+// SANs, path length, mount, ...) gets an AppRole role and Secret of its own
+// with its own generated policy, as docs/install.md asks: one role per
+// issuer. An issuer for which no ACL can be generated keeps the shared
+// role, so Vault holds it to the bank's policy.
+func (e *Env) ApplyBankIssuer(ctx context.Context, name string, mutate func(*v1alpha1.VaultIntermediateClusterIssuer)) (*v1alpha1.VaultIntermediateClusterIssuer, error) {
+	iss, err := e.BankIssuer(name, mutate)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.ensureOwnAppRole(ctx, iss); err != nil {
+		return nil, err
+	}
+	if err := e.Client.Create(ctx, iss); err != nil {
+		return nil, fmt.Errorf("creating issuer %s: %w", name, err)
+	}
+	return iss, nil
+}
+
+// ApplyExampleIssuer applies the issuer of a file under deploy/examples as
+// ApplyBankIssuer applies the bank's: with an AppRole role of its own when
+// its generated ACL policy differs from the bank issuer's.
+func (e *Env) ApplyExampleIssuer(ctx context.Context, file, name string, mutate func(*v1alpha1.VaultIntermediateClusterIssuer)) (*v1alpha1.VaultIntermediateClusterIssuer, error) {
+	iss, err := e.ExampleIssuer(file, name, mutate)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.ensureOwnAppRole(ctx, iss); err != nil {
+		return nil, err
+	}
+	if err := e.Client.Create(ctx, iss); err != nil {
+		return nil, fmt.Errorf("creating issuer %s: %w", name, err)
+	}
+	return iss, nil
+}
+
+// ensureOwnAppRole gives iss a role and Secret of its own when it names the
+// shared AppRole Secret but its generated ACL policy differs from the shared
+// role's.
+func (e *Env) ensureOwnAppRole(ctx context.Context, iss *v1alpha1.VaultIntermediateClusterIssuer) error {
+	appRole := &iss.Spec.Vault.Auth.AppRole
+	if e.Vault == nil || e.bankACL == nil || appRole.SecretRef.Name != AppRoleSecretName || iss.Spec.Vault.Server != e.Vault.Address {
+		return nil
+	}
+	own, err := acl.Generate(iss, acl.Options{})
+	if err != nil || reflect.DeepEqual(own.Paths, e.bankACL.Paths) {
+		return nil
+	}
+	role, err := e.Vault.CreateIssuerAppRole(ctx, acl.DefaultName(iss), "1h", "2h", iss)
+	if err != nil {
+		return err
+	}
+	secretName := AppRoleSecretName + "-" + iss.Name
+	if err := e.WriteSecret(ctx, secretName, map[string][]byte{"roleId": []byte(role.RoleID), "secretId": []byte(role.SecretID)}); err != nil {
+		return err
+	}
+	appRole.SecretRef.Name = secretName
+	if appRole.RoleIDSecretRef != nil {
+		appRole.RoleIDSecretRef.Name = secretName
+	} else {
+		appRole.RoleID = role.RoleID
+	}
+	return nil
 }
 
 // IssuerCondition returns the issuer's condition of type t observed for its

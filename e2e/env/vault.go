@@ -33,6 +33,10 @@ import (
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
+
+	"github.com/golemtrust/vault-intermediate-issuer/api/v1alpha1"
+	"github.com/golemtrust/vault-intermediate-issuer/signer/vault"
+	"github.com/golemtrust/vault-intermediate-issuer/signer/vault/acl"
 )
 
 // Vault is a running Vault-compatible server (OpenBao, or HashiCorp Vault
@@ -274,14 +278,32 @@ type AppRole struct {
 	Name     string
 	RoleID   string
 	SecretID string
+	// Policies are the names of the ACL policies its tokens carry, one per
+	// issuer it was created for.
+	Policies []string
 }
 
-// CreateAppRole enables AppRole if needed and creates a role whose tokens
-// may only call create/update on paths, or list on a path ending in /certs
-// (a policy "<name>-sign-intermediate").
-// tokenTTL and tokenMaxTTL are Vault durations; a periodic or
-// non-renewable token is not asked for.
-func (v *Vault) CreateAppRole(ctx context.Context, name string, paths []string, tokenTTL, tokenMaxTTL string) (*AppRole, error) {
+// IssuerACL is the Vault ACL policy (HCL) for the AppRole of iss, as
+// "vault-intermediate-issuer policy vault-acl" prints it. Every AppRole role
+// the test environment gives an issuer gets its policy from here.
+func IssuerACL(iss *v1alpha1.VaultIntermediateClusterIssuer) (string, error) {
+	p, err := acl.Generate(iss, acl.Options{})
+	if err != nil {
+		return "", err
+	}
+	return p.HCL(), nil
+}
+
+// CreateIssuerAppRole enables AppRole if needed and creates the role name
+// the way docs/install.md does: its tokens carry the generated ACL policy of
+// each issuer (IssuerACL) and not Vault's default policy. Issuers sharing
+// the role must sign through different paths: Vault merges the allowed
+// parameters of policies on one path into their union. tokenTTL and
+// tokenMaxTTL are Vault durations.
+func (v *Vault) CreateIssuerAppRole(ctx context.Context, name, tokenTTL, tokenMaxTTL string, issuers ...*v1alpha1.VaultIntermediateClusterIssuer) (*AppRole, error) {
+	if len(issuers) == 0 {
+		return nil, errors.New("an AppRole role needs the issuer whose policy it carries")
+	}
 	sys := v.Admin.Sys()
 	auths, err := sys.ListAuthWithContext(ctx)
 	if err != nil {
@@ -292,22 +314,32 @@ func (v *Vault) CreateAppRole(ctx context.Context, name string, paths []string, 
 			return nil, fmt.Errorf("enabling AppRole: %w", err)
 		}
 	}
-	policyName := name + "-sign-intermediate"
-	var policy strings.Builder
-	for _, path := range paths {
-		caps := `"create", "update"`
-		if strings.HasSuffix(path, "/certs") {
-			caps = `"list"` // the crash-recovery search of the issuer
+	signPaths := map[string]string{}
+	var policies []string
+	for i, iss := range issuers {
+		path := vault.SignPath(strings.Trim(iss.Spec.Vault.Mount, "/"), iss.Spec.Vault.IssuerRef)
+		if other, ok := signPaths[path]; ok {
+			return nil, fmt.Errorf("issuers %s and %s both sign through %s: give each its own role", other, iss.Name, path)
 		}
-		fmt.Fprintf(&policy, "path %q {\n  capabilities = [%s]\n}\n", path, caps)
-	}
-	if err := sys.PutPolicyWithContext(ctx, policyName, policy.String()); err != nil {
-		return nil, fmt.Errorf("writing policy %s: %w", policyName, err)
+		signPaths[path] = iss.Name
+		hcl, err := IssuerACL(iss)
+		if err != nil {
+			return nil, fmt.Errorf("generating the ACL policy of issuer %s: %w", iss.Name, err)
+		}
+		policyName := name
+		if len(issuers) > 1 {
+			policyName = fmt.Sprintf("%s-%d", name, i)
+		}
+		if err := sys.PutPolicyWithContext(ctx, policyName, hcl); err != nil {
+			return nil, fmt.Errorf("writing policy %s: %w", policyName, err)
+		}
+		policies = append(policies, policyName)
 	}
 	if _, err := v.Admin.Logical().WriteWithContext(ctx, "auth/approle/role/"+name, map[string]any{
-		"token_policies": []string{policyName},
-		"token_ttl":      tokenTTL,
-		"token_max_ttl":  tokenMaxTTL,
+		"token_policies":          policies,
+		"token_no_default_policy": true,
+		"token_ttl":               tokenTTL,
+		"token_max_ttl":           tokenMaxTTL,
 	}); err != nil {
 		return nil, fmt.Errorf("creating AppRole role %s: %w", name, err)
 	}
@@ -319,35 +351,67 @@ func (v *Vault) CreateAppRole(ctx context.Context, name string, paths []string, 
 	if err != nil {
 		return nil, err
 	}
-	return &AppRole{Name: name, RoleID: roleID.Data["role_id"].(string), SecretID: secretID}, nil
+	return &AppRole{Name: name, RoleID: roleID.Data["role_id"].(string), SecretID: secretID, Policies: policies}, nil
 }
 
 // PKI is the bank's Vault PKI set-up: a root CA in a PKI mount and an AppRole
-// whose token may only call the mount's sign-intermediate path.
+// whose token may only do what the bank issuer's generated ACL policy
+// allows.
 type PKI struct {
 	Mount    string
 	Root     *x509.Certificate
 	RoleName string
-	RoleID   string
-	SecretID string
+	// PolicyName is the ACL policy of the role.
+	PolicyName string
+	RoleID     string
+	SecretID   string
 }
 
-// SetUpBankPKI configures Vault the way the bank's runbook does: a PKI mount
-// with an internal root, an AppRole auth mount, a policy allowing only
-// <mount>/root/sign-intermediate, and an AppRole role with that policy.
-func (v *Vault) SetUpBankPKI(ctx context.Context, mount, roleName string) (*PKI, error) {
+// SetUpBankPKI configures Vault the way docs/install.md does for iss (the
+// bank's issuer, whose spec.vault.mount is set to mount): a PKI mount with an
+// internal root, its max lease TTL then lowered to the policy's longest
+// duration, an AppRole auth mount, and an AppRole role whose tokens carry
+// only the issuer's generated ACL policy.
+func (v *Vault) SetUpBankPKI(ctx context.Context, mount, roleName string, iss *v1alpha1.VaultIntermediateClusterIssuer) (*PKI, error) {
+	iss = iss.DeepCopy()
+	iss.Spec.Vault.Mount = mount
 	rootCert, err := v.GenerateRoot(ctx, mount, "Golem Trust Root CA", "87600h")
 	if err != nil {
 		return nil, err
 	}
-	// The post-issuance check revokes certificates that fail it, hence
-	// the revoke path; listing certs lets a restarted controller find the
-	// certificate of a signing whose answer it lost.
-	role, err := v.CreateAppRole(ctx, roleName, []string{mount + "/root/sign-intermediate", mount + "/revoke", mount + "/certs"}, "1h", "2h")
+	// An ACL cannot bound the ttl a caller asks for; the mount's max lease
+	// TTL does (Vault shortens a longer one).
+	maxTTL := iss.Spec.Policy.Duration.Max.Duration
+	if err := v.Admin.Sys().TuneMountWithContext(ctx, mount, vaultapi.MountConfigInput{
+		MaxLeaseTTL: strconv.FormatInt(int64(maxTTL/time.Second), 10) + "s"}); err != nil {
+		return nil, fmt.Errorf("tuning the max lease TTL of %s: %w", mount, err)
+	}
+	role, err := v.CreateIssuerAppRole(ctx, roleName, "1h", "2h", iss)
 	if err != nil {
 		return nil, err
 	}
-	return &PKI{Mount: mount, Root: rootCert, RoleName: roleName, RoleID: role.RoleID, SecretID: role.SecretID}, nil
+	return &PKI{Mount: mount, Root: rootCert, RoleName: roleName, PolicyName: role.Policies[0],
+		RoleID: role.RoleID, SecretID: role.SecretID}, nil
+}
+
+// AppRoleClient logs in to the server with an AppRole role ID and secret ID
+// the way any client can, without the controller, and returns a client
+// holding the token: what whoever reads the AppRole Secret can do.
+func (v *Vault) AppRoleClient(ctx context.Context, roleID, secretID string) (*vaultapi.Client, error) {
+	c, err := v.Admin.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("cloning the Vault client: %w", err)
+	}
+	c.ClearToken()
+	secret, err := c.Logical().WriteWithContext(ctx, "auth/approle/login", map[string]any{"role_id": roleID, "secret_id": secretID})
+	if err != nil {
+		return nil, fmt.Errorf("logging in with AppRole: %w", err)
+	}
+	if secret == nil || secret.Auth == nil || secret.Auth.ClientToken == "" {
+		return nil, errors.New("the AppRole login returned no token")
+	}
+	c.SetToken(secret.Auth.ClientToken)
+	return c, nil
 }
 
 // NewSecretID creates a new secret ID for the AppRole role.

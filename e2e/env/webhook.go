@@ -48,7 +48,6 @@ import (
 // ServiceAccounts of cert-manager's own Helm chart (release cert-manager in
 // namespace cert-manager), with the RBAC that chart grants them.
 const (
-	CertManagerNamespace = "cert-manager"
 	// CertManagerServiceAccount is the controller's ServiceAccount.
 	CertManagerServiceAccount = "cert-manager"
 	// WebhookServiceAccount is the webhook's ServiceAccount.

@@ -248,8 +248,11 @@ func TestDrill06SecretIDRotated(t *testing.T) {
 // renewed beyond their TTL: signings keep working across expiries.
 func TestDrill07ShortTokens(t *testing.T) {
 	ctx := t.Context()
-	role, err := stack.Vault.CreateAppRole(ctx, "short-tokens",
-		[]string{stack.PKI.Mount + "/root/sign-intermediate", stack.PKI.Mount + "/revoke", stack.PKI.Mount + "/certs"}, "10s", "10s")
+	bank, err := stack.BankIssuer("vault-short-tokens", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	role, err := stack.Vault.CreateIssuerAppRole(ctx, "short-tokens", "10s", "10s", bank)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -455,13 +455,14 @@ subject.organizations: "Evil Corp" is not allowed (allowed: "Golem Trust")`
 func TestEvaluateSPIRE(t *testing.T) {
 	_, key := testKeys(t)
 	// What SPIRE's server sends through its cert-manager UpstreamAuthority
-	// (pkg/server/credtemplate, BuildUpstreamSignedX509CACSR): its default
-	// CA subject plus a random subject serialNumber of up to 39 decimal
+	// (pkg/server/credtemplate, BuildUpstreamSignedX509CACSR): its
+	// ca_subject (SPIRE's default C and O, and the common name the example
+	// asks server.conf to set) plus a random subject serialNumber of up to 39 decimal
 	// digits, the trust domain's SPIFFE ID as the only URI SAN, no
 	// requested extensions, isCA and usages cert sign and CRL sign, created
 	// by the SPIRE server's ServiceAccount.
 	csr := createCSR(t, &x509.CertificateRequest{
-		Subject: pkix.Name{Country: []string{"US"}, Organization: []string{"SPIFFE"},
+		Subject: pkix.Name{Country: []string{"US"}, Organization: []string{"SPIFFE"}, CommonName: "Golem Trust SPIRE CA",
 			SerialNumber: "297310981208537129432410836150719287917"},
 		URIs: []*url.URL{{Scheme: "spiffe", Host: "cluster.local"}},
 	}, key)
@@ -480,7 +481,7 @@ func TestEvaluateSPIRE(t *testing.T) {
 
 	// A workload SPIFFE ID is not the trust domain's.
 	req.CSR = createCSR(t, &x509.CertificateRequest{
-		Subject: pkix.Name{Country: []string{"US"}, Organization: []string{"SPIFFE"}},
+		Subject: pkix.Name{Country: []string{"US"}, Organization: []string{"SPIFFE"}, CommonName: "Golem Trust SPIRE CA"},
 		URIs:    []*url.URL{{Scheme: "spiffe", Host: "cluster.local", Path: "/ns/spire/sa/x"}},
 	}, key)
 	assertFields(t, Evaluate(spirePolicy(), req).Violations, "subjectAltNames.uris[0]")

@@ -75,6 +75,7 @@ func spirePolicy() *v1alpha1.IntermediatePolicy {
 			ServiceAccounts: []v1alpha1.ServiceAccountReference{{Namespace: "spire", Name: "spire-server"}},
 		},
 		Subject: v1alpha1.SubjectPolicy{
+			CommonName:    &v1alpha1.ValuePolicy{Required: []string{"Golem Trust SPIRE CA"}},
 			Organizations: &v1alpha1.ValuePolicy{Required: []string{"SPIFFE"}},
 			Countries:     &v1alpha1.ValuePolicy{Required: []string{"US"}},
 			SerialNumber:  &v1alpha1.ValuePolicy{Allowed: []string{"*"}},

@@ -204,10 +204,22 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 // SignPath is the Vault path that signs intermediates for this mount and
 // issuer.
 func (c *Client) SignPath() string {
-	if c.cfg.IssuerRef != "" {
-		return fmt.Sprintf("%s/issuer/%s/sign-intermediate", c.cfg.Mount, c.cfg.IssuerRef)
+	return SignPath(c.cfg.Mount, c.cfg.IssuerRef)
+}
+
+// SignPath is the Vault path that signs intermediates on mount: that of the
+// issuer issuerRef, or the mount's default issuer when issuerRef is empty.
+func SignPath(mount, issuerRef string) string {
+	if issuerRef != "" {
+		return fmt.Sprintf("%s/issuer/%s/sign-intermediate", mount, issuerRef)
 	}
-	return c.cfg.Mount + "/root/sign-intermediate"
+	return mount + "/root/sign-intermediate"
+}
+
+// CertsPath is the path whose LIST returns the serial of every certificate
+// the mount issued.
+func CertsPath(mount string) string {
+	return mount + "/certs"
 }
 
 // Logins returns how many AppRole logins this client performed.

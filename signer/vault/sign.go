@@ -28,7 +28,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,19 +74,28 @@ type SignResponse struct {
 // Params builds the sign-intermediate parameters. Field names are those of
 // Vault's PKI engine (path_sign_issuers.go, fields.go) in the versions this
 // project supports.
+//
+// Every value is sent in exactly the form the Vault ACL policy that "policy
+// vault-acl" generates (package signer/vault/acl) matches. Vault's ACL
+// compares each parameter's whole JSON value with the allowed values, and the
+// comparison is type-sensitive (measured on OpenBao 2.4.0 and HashiCorp Vault
+// 1.13.0): a string matches only a string, a boolean only a boolean, a JSON
+// list only an identical list. So single values are strings,
+// max_path_length is a string ("0"), the two flags are JSON booleans, and a
+// list-valued parameter is one canonical string (ListValue).
 func (r SignRequest) Params() map[string]any {
 	p := map[string]any{
 		"csr":                  string(r.CSRPEM),
 		"common_name":          r.Subject.CommonName,
 		"ttl":                  strconv.FormatInt(int64(r.TTL/time.Second), 10) + "s",
-		"max_path_length":      r.MaxPathLength,
+		"max_path_length":      strconv.Itoa(r.MaxPathLength),
 		"format":               "pem",
 		"exclude_cn_from_sans": true,
 		"use_csr_values":       false,
 	}
 	setList := func(key string, values []string) {
 		if len(values) > 0 {
-			p[key] = values
+			p[key] = ListValue(values)
 		}
 	}
 	setList("organization", r.Subject.Organization)
@@ -97,28 +108,76 @@ func (r SignRequest) Params() map[string]any {
 	if r.Subject.SerialNumber != "" {
 		p["serial_number"] = r.Subject.SerialNumber
 	}
-	altNames := append([]string{}, r.DNSNames...)
-	altNames = append(altNames, r.EmailAddresses...)
-	if len(altNames) > 0 {
-		p["alt_names"] = strings.Join(altNames, ",")
+	if len(r.DNSNames)+len(r.EmailAddresses) > 0 {
+		p["alt_names"] = AltNamesValue(r.DNSNames, r.EmailAddresses)
 	}
 	if len(r.IPAddresses) > 0 {
-		ips := make([]string, 0, len(r.IPAddresses))
-		for _, ip := range r.IPAddresses {
-			ips = append(ips, ip.String())
-		}
-		p["ip_sans"] = strings.Join(ips, ",")
+		p["ip_sans"] = ListValue(IPStrings(r.IPAddresses))
 	}
 	if len(r.URIs) > 0 {
 		uris := make([]string, 0, len(r.URIs))
 		for _, u := range r.URIs {
 			uris = append(uris, u.String())
 		}
-		p["uri_sans"] = strings.Join(uris, ",")
+		setList("uri_sans", uris)
 	}
 	setList("permitted_dns_domains", r.PermittedDNSDomains)
 	setList("excluded_dns_domains", r.ExcludedDNSDomains)
 	return p
+}
+
+// ListValue is the value of a list-valued sign-intermediate parameter
+// (organization, ou, country, locality, province, street_address,
+// postal_code, ip_sans, uri_sans, permitted_dns_domains,
+// excluded_dns_domains): the values sorted, without duplicates, joined with
+// commas into one string, which Vault splits again. A value that itself
+// contains a comma would be split too, so then the sorted values are sent as
+// a JSON list instead, which Vault takes as it is.
+//
+// One canonical form per set of values is what lets an ACL pin the set: the
+// ACL compares whole values (a JSON list matches only an allowed list equal
+// to it, element by element and in order, and a string never matches a
+// list), so the generated policy lists every allowed set in this same form.
+func ListValue(values []string) any {
+	sorted := slices.Clone(values)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	for _, v := range sorted {
+		if strings.Contains(v, ",") {
+			return sorted
+		}
+	}
+	return strings.Join(sorted, ",")
+}
+
+// AltNamesValue is the alt_names parameter: the DNS names in lower case
+// (DNS names are case-insensitive, and the policy compares them so) and the
+// email addresses as they are, sorted, without duplicates, joined with commas.
+// alt_names is a plain string in Vault's PKI engine, split at commas; neither
+// a DNS name nor an email address the policy accepts contains one.
+func AltNamesValue(dnsNames, emails []string) string {
+	names := make([]string, 0, len(dnsNames)+len(emails))
+	for _, n := range dnsNames {
+		names = append(names, strings.ToLower(n))
+	}
+	names = append(names, emails...)
+	slices.Sort(names)
+	return strings.Join(slices.Compact(names), ",")
+}
+
+// IPStrings renders IP addresses in their canonical text form (RFC 5952 for
+// IPv6; an IPv4-mapped IPv6 address as IPv4), the form the generated ACL
+// lists.
+func IPStrings(ips []net.IP) []string {
+	out := make([]string, 0, len(ips))
+	for _, ip := range ips {
+		if a, ok := netip.AddrFromSlice(ip); ok {
+			out = append(out, a.Unmap().String())
+			continue
+		}
+		out = append(out, ip.String())
+	}
+	return out
 }
 
 // SignIntermediate asks Vault to sign the intermediate described by req.

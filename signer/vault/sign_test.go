@@ -22,7 +22,11 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"math/big"
+	"net"
+	"net/url"
+	"slices"
 	"testing"
 	"time"
 )
@@ -89,7 +93,8 @@ func TestParamsSendOnlyValidatedValues(t *testing.T) {
 		PermittedDNSDomains: []string{"cluster.local"},
 	}.Params()
 	want := map[string]any{
-		"csr": "csr", "common_name": "Golem Trust Istio CA", "ttl": "2592000s", "max_path_length": 0,
+		"csr": "csr", "common_name": "Golem Trust Istio CA", "ttl": "2592000s", "max_path_length": "0",
+		"organization": "Golem Trust", "country": "AM", "permitted_dns_domains": "cluster.local",
 		"format": "pem", "exclude_cn_from_sans": true, "use_csr_values": false,
 	}
 	for k, v := range want {
@@ -97,15 +102,44 @@ func TestParamsSendOnlyValidatedValues(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, p[k], v)
 		}
 	}
-	for _, k := range []string{"organization", "country", "permitted_dns_domains"} {
-		if _, ok := p[k]; !ok {
-			t.Errorf("%s is missing", k)
-		}
-	}
 	for _, k := range []string{"ou", "locality", "province", "alt_names", "ip_sans", "uri_sans", "excluded_dns_domains", "serial_number"} {
 		if _, ok := p[k]; ok {
 			t.Errorf("%s is sent although the request has none", k)
 		}
+	}
+}
+
+// TestParamEncoding covers the one form per set of values that the
+// generated ACL policy lists: Vault's ACL compares whole values.
+func TestParamEncoding(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		values []string
+		want   any
+	}{
+		{"one value", []string{"Golem Trust"}, "Golem Trust"},
+		{"sorted and joined", []string{"PKI", "Mesh", "Armenia"}, "Armenia,Mesh,PKI"},
+		{"without repeats", []string{"b", "a", "b"}, "a,b"},
+		{"a value with a comma makes a list", []string{"Golem Trust, Inc.", "Armenia"}, []string{"Armenia", "Golem Trust, Inc."}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ListValue(tc.values)
+			if fmt.Sprintf("%#v", got) != fmt.Sprintf("%#v", tc.want) {
+				t.Errorf("ListValue(%q) = %#v, want %#v", tc.values, got, tc.want)
+			}
+		})
+	}
+	if got := AltNamesValue([]string{"IstioD.istio-system.svc", "a.example"}, []string{"PKI@Golem.example"}); got != "PKI@Golem.example,a.example,istiod.istio-system.svc" {
+		t.Errorf("AltNamesValue = %q", got)
+	}
+	ips := IPStrings([]net.IP{net.ParseIP("::ffff:10.0.0.1"), net.ParseIP("2001:0DB8:0:0::1"), net.IPv4(192, 0, 2, 1).To4()})
+	if want := []string{"10.0.0.1", "2001:db8::1", "192.0.2.1"}; !slices.Equal(ips, want) {
+		t.Errorf("IPStrings = %q, want %q", ips, want)
+	}
+	p := SignRequest{Subject: pkix.Name{CommonName: "c", Organization: []string{"B", "A"}},
+		URIs: []*url.URL{{Scheme: "spiffe", Host: "b"}, {Scheme: "spiffe", Host: "a"}}, MaxPathLength: 1}.Params()
+	if p["organization"] != "A,B" || p["uri_sans"] != "spiffe://a,spiffe://b" || p["max_path_length"] != "1" {
+		t.Errorf("Params = %v", p)
 	}
 }
 

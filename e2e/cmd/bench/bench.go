@@ -61,7 +61,7 @@ const (
 	// oursName is the name the shipped example gives the bank's issuer.
 	oursName = "vault-intermediate"
 	// inTreeName is cert-manager's Vault ClusterIssuer, on the same path
-	// and AppRole role with a secret ID of its own.
+	// with an AppRole role of its own.
 	inTreeName       = "vault-in-tree"
 	inTreeSecretName = "vault-approle-in-tree"
 	// runLabel marks every request the bench creates with its run, so a run
@@ -176,12 +176,29 @@ func (b *bench) setUpIssuers(ctx context.Context) error {
 	if _, err := b.stack.ApplyBankIssuer(ctx, oursName, nil); err != nil {
 		return err
 	}
-	secretID, err := b.stack.Vault.NewSecretID(ctx, b.stack.PKI.RoleName)
+	// cert-manager's issuer sends parameters of its own (no subject, no
+	// path length), which our issuer's generated ACL policy refuses: it
+	// gets a role of its own whose policy allows the sign path with any
+	// parameters, as cert-manager's documentation sets it up.
+	const inTreeRole = "cert-manager-in-tree"
+	if err := b.stack.Vault.Admin.Sys().PutPolicyWithContext(ctx, inTreeRole,
+		fmt.Sprintf("path %q {\n  capabilities = [\"create\", \"update\"]\n}\n", b.stack.PKI.Mount+"/root/sign-intermediate")); err != nil {
+		return fmt.Errorf("writing policy %s: %w", inTreeRole, err)
+	}
+	if _, err := b.stack.Vault.Admin.Logical().WriteWithContext(ctx, "auth/approle/role/"+inTreeRole, map[string]any{
+		"token_policies": []string{inTreeRole}, "token_ttl": "1h", "token_max_ttl": "2h"}); err != nil {
+		return fmt.Errorf("creating AppRole role %s: %w", inTreeRole, err)
+	}
+	roleID, err := b.stack.Vault.Admin.Logical().ReadWithContext(ctx, "auth/approle/role/"+inTreeRole+"/role-id")
+	if err != nil {
+		return fmt.Errorf("reading the role ID of %s: %w", inTreeRole, err)
+	}
+	secretID, err := b.stack.Vault.NewSecretID(ctx, inTreeRole)
 	if err != nil {
 		return err
 	}
 	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: inTreeSecretName, Namespace: env.ClusterResourceNamespace},
+		ObjectMeta: metav1.ObjectMeta{Name: inTreeSecretName, Namespace: env.CertManagerNamespace},
 		Data:       map[string][]byte{"secretId": []byte(secretID)},
 	}
 	if err := b.client.Create(ctx, secret); err != nil {
@@ -194,7 +211,7 @@ func (b *bench) setUpIssuers(ctx context.Context) error {
 			Path:   b.stack.PKI.Mount + "/root/sign-intermediate",
 			Auth: cmapi.VaultAuth{AppRole: &cmapi.VaultAppRole{
 				Path:   "approle",
-				RoleId: b.stack.PKI.RoleID,
+				RoleId: roleID.Data["role_id"].(string),
 				SecretRef: cmmeta.SecretKeySelector{
 					LocalObjectReference: cmmeta.LocalObjectReference{Name: inTreeSecretName},
 					Key:                  "secretId",

@@ -25,6 +25,9 @@ import (
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
+
+	"github.com/golemtrust/vault-intermediate-issuer/e2e/env"
+	"github.com/golemtrust/vault-intermediate-issuer/signer/vault"
 )
 
 // floorResult is N signings sent straight to Vault: what no controller can
@@ -140,17 +143,11 @@ func (b *bench) floor(ctx context.Context, n, rep, concurrency int, loginEach bo
 					}
 				}
 				if err == nil {
-					_, err = c.Logical().WriteWithContext(ctx, path, map[string]any{
-						"csr":                  csr,
-						"common_name":          "Golem Trust Istio CA",
-						"organization":         []string{"Golem Trust"},
-						"country":              []string{"AM"},
-						"ttl":                  "2592000s",
-						"max_path_length":      0,
-						"format":               "pem",
-						"exclude_cn_from_sans": true,
-						"use_csr_values":       false,
-					})
+					// Exactly what our signer sends, which the
+					// role's generated ACL policy allows.
+					_, err = c.Logical().WriteWithContext(ctx, path, vault.SignRequest{
+						CSRPEM: []byte(csr), Subject: env.BankSubject, TTL: 720 * time.Hour,
+					}.Params())
 				}
 				done := time.Now()
 				mu.Lock()

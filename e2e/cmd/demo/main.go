@@ -18,7 +18,9 @@ limitations under the License.
 // etcd, OpenBao configured as the bank's runbook does, cert-manager, and the
 // issuer; it applies the shipped bank issuer and the Istio cacerts
 // Certificate, waits for the Secret and prints the chain and the issuer's
-// conditions. With -keep (or DEMO_KEEP=1) it leaves everything running and
+// conditions. Then it does what anyone who can read the AppRole Secret could
+// try, with the role ID and secret ID from it, and shows Vault refuse it.
+// With -keep (or DEMO_KEEP=1) it leaves everything running and
 // prints a kubeconfig for exploring with kubectl until interrupted.
 package main
 
@@ -26,7 +28,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,6 +42,7 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	vaultapi "github.com/hashicorp/vault/api"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -70,8 +75,9 @@ func run(keep bool, out io.Writer) error {
 		return err
 	}
 	defer stack.Stop()
-	step("OpenBao %s at %s: PKI mount %q with root %q, AppRole %q allowed only %s/root/sign-intermediate",
-		stack.Vault.Version, stack.Vault.Address, stack.PKI.Mount, stack.PKI.Root.Subject.CommonName, stack.PKI.RoleName, stack.PKI.Mount)
+	step("OpenBao %s at %s: PKI mount %q with root %q, max lease TTL 720h; AppRole %q whose only ACL policy is the one "+
+		"\"vault-intermediate-issuer policy vault-acl\" generates from deploy/examples/issuer-bank.yaml",
+		stack.Vault.Version, stack.Vault.Address, stack.PKI.Mount, stack.PKI.Root.Subject.CommonName, stack.PKI.RoleName)
 	step("cert-manager's webhook serves at https://%s (registered with the API server); the controllers act as %s",
 		stack.Webhook.Address, env.CertManagerUser)
 
@@ -79,7 +85,7 @@ func run(keep bool, out io.Writer) error {
 	if _, err := stack.ApplyBankIssuer(ctx, issuerName, nil); err != nil {
 		return err
 	}
-	step("applied deploy/examples/issuer-bank.yaml (spec.vault.server set to %s)", stack.Vault.Address)
+	step("applied deploy/examples/issuer-bank.yaml (spec.vault.server set to %s, with insecureAllowHTTP: the demo's OpenBao serves plain HTTP on loopback)", stack.Vault.Address)
 	if _, err := stack.WaitForIssuerCondition(ctx, issuerName, metav1.ConditionTrue, 60*time.Second); err != nil {
 		return err
 	}
@@ -147,6 +153,10 @@ func run(keep bool, out io.Writer) error {
 		}
 	}
 
+	if err := stolenCredentials(ctx, out, stack, step); err != nil {
+		return err
+	}
+
 	if keep {
 		fmt.Fprintf(out, "\nThe stack keeps running. Explore it with:\n  export KUBECONFIG=%s\n  kubectl get vici,certificates,certificaterequests -A\nLogs: %s\nPress Ctrl-C to stop.\n", stack.Kubeconfig, stack.Artifacts)
 		<-ctx.Done()
@@ -207,5 +217,49 @@ func istioSignsWithIt(ctx context.Context, stack *env.Env, secret corev1.Secret,
 	fmt.Fprintf(out, "\n== Istio's own CA (istio.io/istio security/pkg/pki/ca) loaded cacerts as istiod does ==\n"+
 		"signed workload certificate %s for %v; its chain of %d certificates verifies to ca.crt\n",
 		verdict.Workload.Serial, verdict.Workload.URIs, verdict.Workload.ChainLength)
+	return nil
+}
+
+// stolenCredentials reads the role ID and secret ID from the AppRole Secret,
+// logs in to Vault directly and asks for what an attacker would: an "Evil CA"
+// without a path length, valid past the root, and a CA with the CSR's own
+// subject (use_csr_values). Vault's ACL must refuse both.
+func stolenCredentials(ctx context.Context, out io.Writer, stack *env.Env, step func(string, ...any)) error {
+	var secret corev1.Secret
+	if err := stack.Client.Get(ctx, client.ObjectKey{Namespace: env.ClusterResourceNamespace, Name: env.AppRoleSecretName}, &secret); err != nil {
+		return err
+	}
+	step("read the role ID and secret ID from Secret %s/%s, as anyone who may read it could, and logged in to Vault with them",
+		env.ClusterResourceNamespace, env.AppRoleSecretName)
+	c, err := stack.Vault.AppRoleClient(ctx, string(secret.Data["roleId"]), string(secret.Data["secretId"]))
+	if err != nil {
+		return err
+	}
+	evil := pkix.Name{CommonName: "Evil CA", Organization: []string{"Evil Corp"}}
+	csr, err := env.CSR(&x509.CertificateRequest{Subject: evil})
+	if err != nil {
+		return err
+	}
+	pastRoot := time.Until(stack.PKI.Root.NotAfter.Add(365*24*time.Hour)) / time.Second
+	attempts := []struct {
+		what   string
+		params map[string]any
+	}{
+		{"CN=Evil CA,O=Evil Corp, no path length, valid a year past the root", map[string]any{
+			"csr": string(csr), "common_name": "Evil CA", "organization": "Evil Corp",
+			"ttl": fmt.Sprintf("%ds", int64(pastRoot)), "format": "pem"}},
+		{"a CA with the CSR's own subject (use_csr_values=true)", map[string]any{
+			"csr": string(csr), "common_name": "Evil CA", "use_csr_values": true, "format": "pem"}},
+	}
+	path := stack.PKI.Mount + "/root/sign-intermediate"
+	for _, a := range attempts {
+		_, err := c.Logical().WriteWithContext(ctx, path, a.params)
+		var re *vaultapi.ResponseError
+		if !errors.As(err, &re) || re.StatusCode != 403 {
+			return fmt.Errorf("Vault did not refuse %s with 403: %v", a.what, err)
+		}
+		fmt.Fprintf(out, "  POST %s: %s\n    -> Vault: %d %s\n", path, a.what, re.StatusCode, strings.Join(strings.Fields(strings.Join(re.Errors, "; ")), " "))
+	}
+	step("Vault refused both: its ACL allows this AppRole only what the issuer's policy allows")
 	return nil
 }

@@ -71,6 +71,14 @@ Leader election runs whenever more than one replica could sign at once.
 {{- if or .Values.leaderElection.enabled (gt (int .Values.replicaCount) 1) }}true{{ end }}
 {{- end }}
 
+{{/*
+The namespace of the Secrets issuers name: the issuer's own, the release
+namespace unless clusterResourceNamespace says otherwise.
+*/}}
+{{- define "vault-intermediate-issuer.clusterResourceNamespace" -}}
+{{- default .Release.Namespace .Values.clusterResourceNamespace }}
+{{- end }}
+
 {{- define "vault-intermediate-issuer.leaderElectionNamespace" -}}
 {{- default .Release.Namespace .Values.leaderElection.namespace }}
 {{- end }}
