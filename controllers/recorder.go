@@ -134,6 +134,9 @@ func (r *AuditRecorder) Decided(ctx context.Context, iss *v1alpha1.VaultIntermed
 	}
 	ref := v1alpha1.RequestReference{Kind: o.Request.Kind, Namespace: o.Request.Namespace, Name: o.Request.Name,
 		UID: string(o.Request.UID), Requester: o.Request.Requester}
+	if a := o.Request.Approval; a != nil {
+		ref.Approval = &v1alpha1.ApprovalRecord{Reason: a.Reason, Message: a.Message}
+	}
 
 	var (
 		eventType, reason, note string
@@ -147,8 +150,9 @@ func (r *AuditRecorder) Decided(ctx context.Context, iss *v1alpha1.VaultIntermed
 		}
 		r.metrics.notAfter.WithLabelValues(iss.Name, o.Request.Namespace, owner).Set(float64(o.NotAfter.Unix()))
 		eventType, reason = corev1.EventTypeNormal, EventIssued
-		note = fmt.Sprintf("Issued intermediate %q, serial %s, notAfter %s, under policy %s (Vault request %s)",
-			o.Subject, o.SerialNumber, o.NotAfter.UTC().Format(time.RFC3339), o.PolicyDigest, o.VaultRequestID)
+		note = fmt.Sprintf("Issued intermediate %q, serial %s, notAfter %s, to %s%s under policy %s (Vault request %s)",
+			o.Subject, o.SerialNumber, o.NotAfter.UTC().Format(time.RFC3339), requesterText(o.Request.Requester),
+			approvalText(o.Request.Approval), o.PolicyDigest, o.VaultRequestID)
 		notAfter := metav1.NewTime(o.NotAfter)
 		rec := &v1alpha1.IssuedRecord{Request: ref, Subject: o.Subject, SerialNumber: o.SerialNumber,
 			Fingerprint: o.Fingerprint, NotAfter: &notAfter, Time: metav1.NewTime(now),
@@ -159,12 +163,13 @@ func (r *AuditRecorder) Decided(ctx context.Context, iss *v1alpha1.VaultIntermed
 		}
 	case signer.DecisionDenied, signer.DecisionVerificationFailed:
 		eventType, reason = corev1.EventTypeWarning, EventPolicyDenied
-		note = fmt.Sprintf("Denied under policy %s; Vault was not called: %s", o.PolicyDigest, strings.Join(o.Violations, "; "))
+		note = fmt.Sprintf("Denied the request of %s under policy %s; Vault was not called: %s",
+			requesterText(o.Request.Requester), o.PolicyDigest, strings.Join(o.Violations, "; "))
 		if o.Decision == signer.DecisionVerificationFailed {
 			reason = EventVerificationFailed
-			note = fmt.Sprintf("The certificate Vault issued (serial %s) failed the post-issuance check under policy %s and was not delivered; "+
+			note = fmt.Sprintf("The certificate Vault issued (serial %s) for %s failed the post-issuance check under policy %s and was not delivered; "+
 				"it remains valid in Vault: revoke it by hand (runbook): %s",
-				o.SerialNumber, o.PolicyDigest, strings.Join(o.Violations, "; "))
+				o.SerialNumber, requesterText(o.Request.Requester), o.PolicyDigest, strings.Join(o.Violations, "; "))
 		}
 		rec := &v1alpha1.DeniedRecord{Request: ref, Decision: o.Decision, Violations: o.Violations,
 			Time: metav1.NewTime(now), PolicyDigest: o.PolicyDigest}
@@ -207,6 +212,8 @@ func (r *AuditRecorder) auditLog(iss *v1alpha1.VaultIntermediateClusterIssuer, o
 		"namespace", o.Request.Namespace,
 		"requestUID", string(o.Request.UID),
 		"requester", o.Request.Requester,
+		"approvedReason", approvalReason(o.Request.Approval),
+		"approvedMessage", approvalMessage(o.Request.Approval),
 		"subject", o.Subject,
 		"sans", o.SANs,
 		"serial", o.SerialNumber,
@@ -223,6 +230,36 @@ func (r *AuditRecorder) auditLog(iss *v1alpha1.VaultIntermediateClusterIssuer, o
 		kv = append(kv, "error", vault.Sanitize(o.Err.Error()))
 	}
 	r.log.Info("decision", kv...)
+}
+
+// requesterText names the requester in an Event note.
+func requesterText(requester string) string {
+	if requester == "" {
+		return "an unknown requester (no spec.username: cert-manager's webhook did not record one)"
+	}
+	return fmt.Sprintf("requester %q", requester)
+}
+
+// approvalText describes the approval in an Event note.
+func approvalText(a *signer.Approval) string {
+	if a == nil {
+		return ""
+	}
+	return fmt.Sprintf(", approved (reason %q, message %q),", a.Reason, a.Message)
+}
+
+func approvalReason(a *signer.Approval) string {
+	if a == nil {
+		return ""
+	}
+	return a.Reason
+}
+
+func approvalMessage(a *signer.Approval) string {
+	if a == nil {
+		return ""
+	}
+	return a.Message
 }
 
 func formatTime(t time.Time) string {

@@ -107,6 +107,16 @@ type RequestRef struct {
 	Created time.Time
 	// Object is the request's API object.
 	Object runtime.Object
+	// Approval is the request's Approved condition, nil if it has none.
+	Approval *Approval
+}
+
+// Approval is what the approver of a request wrote in its Approved
+// condition. Kubernetes records no approver's name; the reason and message
+// are what an audit can show.
+type Approval struct {
+	Reason  string
+	Message string
 }
 
 // Outcome is one signing decision, for the audit trail: status, Events, the
