@@ -3,8 +3,10 @@
 # Everything is built from the Go module proxy into bin/ (git-ignored): the
 # controller, controller-gen, helm, and the real servers the tests run on
 # (etcd, kube-apiserver, OpenBao, HashiCorp Vault, the cert-manager
-# controllers). Tool targets
-# are file targets, so a second run rebuilds only what changed.
+# controllers and webhook) and the consumers' own code the tests hand our
+# certificates to (cmctl, Istio's CA, SPIRE's cert-manager upstream
+# authority). Tool targets are file targets, so a second run rebuilds only
+# what changed.
 
 SHELL := /usr/bin/env bash -o pipefail
 .SHELLFLAGS := -ec
@@ -27,6 +29,11 @@ OPENBAO_VERSION := 2.4.0
 CERT_MANAGER_VERSION := v1.20.3
 # The helm CLI's version; e2e/tools/helm/go.mod pins the same.
 HELM_VERSION := v3.19.0
+# cmctl's version and the commit of its tag; e2e/tools/cmctl/go.mod pins the
+# same. The checksum database has no entry for this module: GONOSUMDB names
+# it alone, for its rule only (the committed go.sum is what is verified).
+CMCTL_VERSION := v2.3.0
+CMCTL_GIT_COMMIT := 29b59b934c5a6f533b2d278f4541dca89d1eb288
 
 CHART := deploy/charts/vault-intermediate-issuer
 # The static install: the chart rendered with its default values.
@@ -36,7 +43,8 @@ MANIFESTS_NAMESPACE := vault-intermediate-issuer
 GO_BUILD := $(GO) build -trimpath -mod=readonly
 
 TOOLS := $(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/openbao $(BIN)/hashicorp-vault $(BIN)/cert-manager-controller \
-	$(BIN)/controller-gen $(BIN)/helm $(BIN)/crds/cert-manager/.stamp
+	$(BIN)/cert-manager-webhook $(BIN)/cmctl $(BIN)/istio-ca $(BIN)/spire-upstream \
+	$(BIN)/controller-gen $(BIN)/helm $(BIN)/crds/cert-manager/.stamp $(BIN)/charts/cert-manager/.stamp
 
 ##@ General
 
@@ -107,6 +115,31 @@ $(BIN)/hashicorp-vault: $(wildcard e2e/tools/vault/*.go) e2e/tools/vault/go.mod 
 $(BIN)/cert-manager-controller: $(wildcard e2e/tools/cert-manager/*.go) e2e/tools/cert-manager/go.mod e2e/tools/cert-manager/go.sum
 	cd e2e/tools/cert-manager && $(GO_BUILD) -ldflags "-s -w" -o $@ .
 
+# cert-manager's admission webhook (identity, approval and validation
+# plugins) from the same module version as the controllers; the wrapper's
+# module path lies under cert-manager's so that it may import
+# internal/webhook (see the package comment).
+$(BIN)/cert-manager-webhook: $(wildcard e2e/tools/cert-manager-webhook/*.go) e2e/tools/cert-manager-webhook/go.mod e2e/tools/cert-manager-webhook/go.sum
+	cd e2e/tools/cert-manager-webhook && $(GO_BUILD) -ldflags "-s -w" -o $@ .
+
+# The real cmctl CLI, from the tool directive of its own module, with the
+# version variables cmctl's own release build sets.
+$(BIN)/cmctl: e2e/tools/cmctl/go.mod e2e/tools/cmctl/go.sum
+	cd e2e/tools/cmctl && GONOSUMDB=github.com/cert-manager/cmctl $(GO_BUILD) -ldflags "-s -w \
+		-X github.com/cert-manager/cert-manager/pkg/util.AppVersion=$(CMCTL_VERSION) \
+		-X github.com/cert-manager/cert-manager/pkg/util.AppGitCommit=$(CMCTL_GIT_COMMIT)" -o $@ github.com/cert-manager/cmctl/v2
+
+# Istio's plugged-in CA code (security/pkg/pki/ca and pki/util) behind a CLI
+# the e2e tests hand the issued cacerts to; its own module, so that Istio's
+# dependency graph never meets the e2e module's.
+$(BIN)/istio-ca: $(wildcard e2e/tools/istio-ca/*.go) e2e/tools/istio-ca/go.mod e2e/tools/istio-ca/go.sum
+	cd e2e/tools/istio-ca && $(GO_BUILD) -ldflags "-s -w" -o $@ .
+
+# SPIRE's cert-manager UpstreamAuthority plugin, driven by SPIRE's own CA
+# rotation code (credential builder, upstream client, X.509 CA validator).
+$(BIN)/spire-upstream: $(wildcard e2e/tools/spire-upstream/*.go) e2e/tools/spire-upstream/go.mod e2e/tools/spire-upstream/go.sum
+	cd e2e/tools/spire-upstream && $(GO_BUILD) -ldflags "-s -w" -o $@ .
+
 # The real helm CLI, from the tool directive of its own module. The version
 # variables are the ones helm's own release build sets; 1.34 is the
 # Kubernetes version of the client-go helm v3.19.0 is built with, which
@@ -124,6 +157,20 @@ $(BIN)/crds/cert-manager/.stamp: e2e/tools/cert-manager/go.mod
 	rm -rf $(BIN)/crds/cert-manager && mkdir -p $(BIN)/crds/cert-manager
 	dir=$$(cd e2e/tools/cert-manager && $(GO) list -mod=readonly -m -f '{{.Dir}}' github.com/cert-manager/cert-manager) && \
 		cp $$dir/deploy/crds/cert-manager.io_*.yaml $(BIN)/crds/cert-manager/ && chmod u+w $(BIN)/crds/cert-manager/*.yaml
+	touch $@
+
+# cert-manager's own Helm chart, from the same module: the tests render it
+# for the controller's and the webhook's RBAC and the webhook
+# configurations. Chart.yaml is made from the template as cert-manager's
+# release tooling makes it.
+$(BIN)/charts/cert-manager/.stamp: e2e/tools/cert-manager/go.mod
+	rm -rf $(BIN)/charts/cert-manager && mkdir -p $(BIN)/charts
+	dir=$$(cd e2e/tools/cert-manager && $(GO) list -mod=readonly -m -f '{{.Dir}}' github.com/cert-manager/cert-manager) && \
+		cp -r $$dir/deploy/charts/cert-manager $(BIN)/charts/cert-manager && chmod -R u+w $(BIN)/charts/cert-manager
+	sed -e 's/{{IS_PRERELEASE}}/false/' -e 's/^version: v0.0.0$$/version: $(CERT_MANAGER_VERSION)/' \
+		-e 's/^appVersion: v0.0.0$$/appVersion: $(CERT_MANAGER_VERSION)/' \
+		$(BIN)/charts/cert-manager/Chart.template.yaml > $(BIN)/charts/cert-manager/Chart.yaml
+	rm $(BIN)/charts/cert-manager/Chart.template.yaml $(BIN)/charts/cert-manager/README.template.md
 	touch $@
 
 ##@ Code generation
@@ -175,8 +222,11 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint (.golangci.yml) over the main and e2
 .PHONY: test
 test: verify test-unit image-check test-e2e ## Run every test: generated-file checks, unit and fuzz seeds, the image's binary, end to end.
 
+# The tests of the code that talks to Vault (signer, signer/vault) run the
+# real OpenBao, bin/openbao, which internal/openbaotest finds in bin/ of the
+# repository root (or at $$VAULT_INTERMEDIATE_ISSUER_OPENBAO).
 .PHONY: test-unit
-test-unit: ## Unit tests, table tests and fuzz seed corpora (no servers), with the race detector.
+test-unit: $(BIN)/openbao ## Unit, table and fuzz-seed tests, with the race detector; those of the Vault client and the signer against the real OpenBao (bin/openbao).
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 
 .PHONY: image-check
@@ -184,11 +234,14 @@ image-check: ## Build the binary exactly as the Dockerfile does (its go build li
 	VERSION=$(VERSION) hack/image-check.sh
 
 # The suites run one after another (-p 1): each starts a stack of its own,
-# and two on two cores would measure the machine, not the code. The main
+# and two on two cores would measure the machine, not the code. The
+# istio-ca tool's own tests (Istio's reload rules) run first, with the build
+# flags of its binary so that they reuse its compiled packages. The main
 # suite runs bin/vault-intermediate-issuer-race and fails if its log holds a
 # race report; the others run the binary that ships.
 .PHONY: test-e2e
 test-e2e: tools build $(BIN)/vault-intermediate-issuer-faultinjection ## End-to-end tests, the Helm chart's and the fault drills, on the real stack (etcd, kube-apiserver, OpenBao, cert-manager).
+	cd e2e/tools/istio-ca && $(GO) test -trimpath -mod=readonly -count=1 ./...
 	cd e2e && $(GO) test -count=1 -p 1 -timeout 40m -v ./...
 
 .PHONY: test-soak

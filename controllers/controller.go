@@ -55,7 +55,8 @@ import (
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;update,resourceNames=vault-intermediate-issuer-leader,namespace=vault-intermediate-issuer
 //
 // Every status write (issuer-lib's and this controller's: the audit status
-// and the signing journal) is a server-side apply patch, never an update.
+// and the signing journal's intent) is a server-side apply patch, never an
+// update.
 // The core events are leader election's. Secrets are read only in the
 // cluster resource namespace, and only those an issuer names, each with a
 // list and watch whose field selector is its name (controllers/secrets.go),
@@ -119,8 +120,7 @@ func (r *Issuer) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 		lastVault: map[string]string{},
 	}
 	r.Signer.VaultObserver = r.Metrics
-	r.Signer.Journal = &requestJournal{client: mgr.GetClient(), fieldOwner: r.FieldOwner + "-journal",
-		log: mgr.GetLogger().WithName("journal"), now: time.Now}
+	r.Signer.Journal = &requestJournal{client: mgr.GetClient(), fieldOwner: r.FieldOwner + "-journal"}
 
 	combined := &issuerlib.CombinedController{
 		ClusterIssuerTypes: []issuerapi.Issuer{&v1alpha1.VaultIntermediateClusterIssuer{}},

@@ -18,59 +18,60 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
-	"github.com/go-logr/logr"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/golemtrust/vault-intermediate-issuer/signer"
 )
 
-// requestJournal records the serial Vault issued for a CertificateRequest
-// as a condition of its status, applied under a field manager of its own so
-// that issuer-lib's status patches leave it alone. Kubernetes
-// CertificateSigningRequests are not journaled: their status conditions are
-// the API server's to validate, and the in-memory journal covers them while
-// the process lives.
+// requestJournal writes the intent of a signing as a condition of the
+// request's status (a CertificateRequest's or a Kubernetes
+// CertificateSigningRequest's), applied under a field manager of its own so
+// that issuer-lib's status patches leave it alone. It is the one API write
+// this controller adds to a signing.
 type requestJournal struct {
 	client     client.Client
 	fieldOwner string
-	log        logr.Logger
-	now        func() time.Time
 }
 
 var _ signer.Journal = (*requestJournal)(nil)
 
 // Intent implements signer.Journal.
-func (j *requestJournal) Intent(ctx context.Context, req signer.RequestRef, at time.Time) {
-	j.apply(ctx, req, "Unknown", "SigningRequested", "Vault was asked to sign at "+at.UTC().Format(time.RFC3339), at)
-}
-
-// Record implements signer.Journal.
-func (j *requestJournal) Record(ctx context.Context, req signer.RequestRef, serial string) {
-	j.apply(ctx, req, "True", "VaultIssued", serial, j.now())
-}
-
-func (j *requestJournal) apply(ctx context.Context, req signer.RequestRef, status, reason, message string, at time.Time) {
-	if req.Kind != "CertificateRequest" {
-		return
+func (j *requestJournal) Intent(ctx context.Context, req signer.RequestRef, at time.Time) error {
+	condition := map[string]any{
+		"type":               signer.ConditionVaultSerial,
+		"status":             "Unknown",
+		"reason":             signer.JournalReasonIntent,
+		"message":            "Vault was asked to sign at " + at.UTC().Format(time.RFC3339),
+		"lastTransitionTime": metav1.NewTime(at),
 	}
-	obj := &cmapi.CertificateRequest{ObjectMeta: metav1.ObjectMeta{Name: req.Name, Namespace: req.Namespace}}
-	err := applyStatus(ctx, j.client, j.fieldOwner, obj, cmapi.SchemeGroupVersion.String(), "CertificateRequest",
-		map[string]any{"name": req.Name, "namespace": req.Namespace, "uid": req.UID},
-		map[string]any{"conditions": []map[string]any{{
-			"type":               signer.ConditionVaultSerial,
-			"status":             status,
-			"reason":             reason,
-			"message":            message,
-			"lastTransitionTime": metav1.NewTime(at),
-		}}})
-	if err != nil {
-		// The in-memory journal still prevents a second signing while this
-		// process lives; only a crash before the next retry could sign
-		// twice.
-		j.log.Error(err, "could not journal the signing on the request", "request", req.Namespace+"/"+req.Name, "reason", reason)
+	var (
+		obj        client.Object
+		apiVersion string
+		metadata   = map[string]any{"name": req.Name, "uid": req.UID}
+	)
+	switch req.Kind {
+	case "CertificateRequest":
+		obj = &cmapi.CertificateRequest{ObjectMeta: metav1.ObjectMeta{Name: req.Name, Namespace: req.Namespace}}
+		apiVersion = cmapi.SchemeGroupVersion.String()
+		metadata["namespace"] = req.Namespace
+	case "CertificateSigningRequest":
+		// kube-apiserver accepts condition types of its own choosing on a
+		// CSR's status (e2e/journal_test.go proves it on v1.36).
+		obj = &certificatesv1.CertificateSigningRequest{ObjectMeta: metav1.ObjectMeta{Name: req.Name}}
+		apiVersion = certificatesv1.SchemeGroupVersion.String()
+		condition["lastUpdateTime"] = metav1.NewTime(at)
+	default:
+		return fmt.Errorf("cannot journal a request of kind %q", req.Kind)
 	}
+	if err := applyStatus(ctx, j.client, j.fieldOwner, obj, apiVersion, req.Kind, metadata,
+		map[string]any{"conditions": []map[string]any{condition}}); err != nil {
+		return fmt.Errorf("applying the %s condition to %s %s: %w", signer.ConditionVaultSerial, req.Kind, req.Name, err)
+	}
+	return nil
 }

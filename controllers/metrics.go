@@ -32,15 +32,16 @@ const metricsNamespace = "vault_intermediate_issuer"
 // Metrics are the controller's Prometheus metrics. Their names and labels
 // are stable API: alerts in deploy/prometheus/alerts.yaml depend on them.
 type Metrics struct {
-	requests        *prometheus.CounterVec
-	violations      *prometheus.CounterVec
-	vaultRequests   *prometheus.CounterVec
-	vaultDuration   *prometheus.HistogramVec
-	vaultLogins     *prometheus.CounterVec
-	tokenTTL        *prometheus.GaugeVec
-	notAfter        *prometheus.GaugeVec
-	issuerVaultOK   *prometheus.GaugeVec
-	collectorsOrder []prometheus.Collector
+	requests          *prometheus.CounterVec
+	violations        *prometheus.CounterVec
+	vaultRequests     *prometheus.CounterVec
+	vaultDuration     *prometheus.HistogramVec
+	vaultLogins       *prometheus.CounterVec
+	tokenTTL          *prometheus.GaugeVec
+	notAfter          *prometheus.GaugeVec
+	issuerVaultOK     *prometheus.GaugeVec
+	journalMismatches *prometheus.CounterVec
+	collectorsOrder   []prometheus.Collector
 }
 
 var _ vault.Observer = (*Metrics)(nil)
@@ -81,9 +82,13 @@ func NewMetrics() *Metrics {
 			Namespace: metricsNamespace, Name: "issuer_vault_ready",
 			Help: "1 when the issuer's last check or signing proved Vault can sign, else 0 (the VaultReady condition).",
 		}, []string{"issuer"}),
+		journalMismatches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "journal_mismatches_total",
+			Help: "VaultSerial records on requests that named a certificate which is not the request's, and were ignored, by issuer.",
+		}, []string{"issuer"}),
 	}
 	m.collectorsOrder = []prometheus.Collector{m.requests, m.violations, m.vaultRequests, m.vaultDuration,
-		m.vaultLogins, m.tokenTTL, m.notAfter, m.issuerVaultOK}
+		m.vaultLogins, m.tokenTTL, m.notAfter, m.issuerVaultOK, m.journalMismatches}
 	return m
 }
 

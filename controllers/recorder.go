@@ -42,6 +42,7 @@ const (
 	EventVerificationFailed = "VerificationFailed"
 	EventVaultWarning       = "VaultWarning"
 	EventSigningFailed      = "SigningFailed"
+	EventJournalMismatch    = "JournalMismatch"
 )
 
 // maxEventNote keeps Event notes under the events.k8s.io limit of 1 KiB.
@@ -133,6 +134,9 @@ func (r *AuditRecorder) Decided(ctx context.Context, iss *v1alpha1.VaultIntermed
 	}
 	ref := v1alpha1.RequestReference{Kind: o.Request.Kind, Namespace: o.Request.Namespace, Name: o.Request.Name,
 		UID: string(o.Request.UID), Requester: o.Request.Requester}
+	if a := o.Request.Approval; a != nil {
+		ref.Approval = &v1alpha1.ApprovalRecord{Reason: a.Reason, Message: a.Message}
+	}
 
 	var (
 		eventType, reason, note string
@@ -146,8 +150,9 @@ func (r *AuditRecorder) Decided(ctx context.Context, iss *v1alpha1.VaultIntermed
 		}
 		r.metrics.notAfter.WithLabelValues(iss.Name, o.Request.Namespace, owner).Set(float64(o.NotAfter.Unix()))
 		eventType, reason = corev1.EventTypeNormal, EventIssued
-		note = fmt.Sprintf("Issued intermediate %q, serial %s, notAfter %s, under policy %s (Vault request %s)",
-			o.Subject, o.SerialNumber, o.NotAfter.UTC().Format(time.RFC3339), o.PolicyDigest, o.VaultRequestID)
+		note = fmt.Sprintf("Issued intermediate %q, serial %s, notAfter %s, to %s%s under policy %s (Vault request %s)",
+			o.Subject, o.SerialNumber, o.NotAfter.UTC().Format(time.RFC3339), requesterText(o.Request.Requester),
+			approvalText(o.Request.Approval), o.PolicyDigest, o.VaultRequestID)
 		notAfter := metav1.NewTime(o.NotAfter)
 		rec := &v1alpha1.IssuedRecord{Request: ref, Subject: o.Subject, SerialNumber: o.SerialNumber,
 			Fingerprint: o.Fingerprint, NotAfter: &notAfter, Time: metav1.NewTime(now),
@@ -158,15 +163,13 @@ func (r *AuditRecorder) Decided(ctx context.Context, iss *v1alpha1.VaultIntermed
 		}
 	case signer.DecisionDenied, signer.DecisionVerificationFailed:
 		eventType, reason = corev1.EventTypeWarning, EventPolicyDenied
-		note = fmt.Sprintf("Denied under policy %s; Vault was not called: %s", o.PolicyDigest, strings.Join(o.Violations, "; "))
+		note = fmt.Sprintf("Denied the request of %s under policy %s; Vault was not called: %s",
+			requesterText(o.Request.Requester), o.PolicyDigest, strings.Join(o.Violations, "; "))
 		if o.Decision == signer.DecisionVerificationFailed {
 			reason = EventVerificationFailed
-			revoked := "it was revoked"
-			if !o.Revoked {
-				revoked = "it could NOT be revoked: revoke it by hand"
-			}
-			note = fmt.Sprintf("The certificate Vault issued (serial %s) failed the post-issuance check under policy %s and %s: %s",
-				o.SerialNumber, o.PolicyDigest, revoked, strings.Join(o.Violations, "; "))
+			note = fmt.Sprintf("The certificate Vault issued (serial %s) for %s failed the post-issuance check under policy %s and was not delivered; "+
+				"it remains valid in Vault: revoke it by hand (runbook): %s",
+				o.SerialNumber, requesterText(o.Request.Requester), o.PolicyDigest, strings.Join(o.Violations, "; "))
 		}
 		rec := &v1alpha1.DeniedRecord{Request: ref, Decision: o.Decision, Violations: o.Violations,
 			Time: metav1.NewTime(now), PolicyDigest: o.PolicyDigest}
@@ -209,6 +212,8 @@ func (r *AuditRecorder) auditLog(iss *v1alpha1.VaultIntermediateClusterIssuer, o
 		"namespace", o.Request.Namespace,
 		"requestUID", string(o.Request.UID),
 		"requester", o.Request.Requester,
+		"approvedReason", approvalReason(o.Request.Approval),
+		"approvedMessage", approvalMessage(o.Request.Approval),
 		"subject", o.Subject,
 		"sans", o.SANs,
 		"serial", o.SerialNumber,
@@ -218,13 +223,43 @@ func (r *AuditRecorder) auditLog(iss *v1alpha1.VaultIntermediateClusterIssuer, o
 		"policyDigest", o.PolicyDigest,
 		"vaultRequestID", o.VaultRequestID,
 	}
-	if o.Decision == signer.DecisionVerificationFailed {
-		kv = append(kv, "revoked", o.Revoked)
+	if o.Recovered {
+		kv = append(kv, "recovered", true)
 	}
 	if o.Err != nil {
 		kv = append(kv, "error", vault.Sanitize(o.Err.Error()))
 	}
 	r.log.Info("decision", kv...)
+}
+
+// requesterText names the requester in an Event note.
+func requesterText(requester string) string {
+	if requester == "" {
+		return "an unknown requester (no spec.username: cert-manager's webhook did not record one)"
+	}
+	return fmt.Sprintf("requester %q", requester)
+}
+
+// approvalText describes the approval in an Event note.
+func approvalText(a *signer.Approval) string {
+	if a == nil {
+		return ""
+	}
+	return fmt.Sprintf(", approved (reason %q, message %q),", a.Reason, a.Message)
+}
+
+func approvalReason(a *signer.Approval) string {
+	if a == nil {
+		return ""
+	}
+	return a.Reason
+}
+
+func approvalMessage(a *signer.Approval) string {
+	if a == nil {
+		return ""
+	}
+	return a.Message
 }
 
 func formatTime(t time.Time) string {
@@ -243,4 +278,34 @@ func capNote(s string) string {
 		cut--
 	}
 	return s[:cut] + " [truncated]"
+}
+
+// JournalMismatch implements signer.Recorder: a VaultSerial record on a
+// request named a certificate that is not the request's. It gets its own
+// audit line (message "journal mismatch"), a Warning Event on the request
+// and on the issuer, and a count in journal_mismatches_total: someone with
+// write access to request status may have tried to steer the issuer.
+func (r *AuditRecorder) JournalMismatch(_ context.Context, iss *v1alpha1.VaultIntermediateClusterIssuer, m signer.Mismatch) {
+	request := m.Request.Name
+	if m.Request.Namespace != "" {
+		request = m.Request.Namespace + "/" + m.Request.Name
+	}
+	r.log.Info("journal mismatch",
+		"audit", true,
+		"issuer", iss.Name,
+		"requestKind", m.Request.Kind,
+		"request", request,
+		"namespace", m.Request.Namespace,
+		"requestUID", string(m.Request.UID),
+		"serial", m.Serial,
+		"reason", m.Reason,
+		"policyDigest", m.PolicyDigest,
+	)
+	r.metrics.journalMismatches.WithLabelValues(iss.Name).Inc()
+	note := capNote(fmt.Sprintf("Ignored the %s record naming serial %s: %s. Nothing was delivered or revoked because of it; the request is signed as if the record were absent. Find out who wrote it (the request's managedFields).",
+		signer.ConditionVaultSerial, m.Serial, m.Reason))
+	if m.Request.Object != nil {
+		r.events.Eventf(m.Request.Object, iss, corev1.EventTypeWarning, EventJournalMismatch, "Sign", "%s", note)
+	}
+	r.events.Eventf(iss, m.Request.Object, corev1.EventTypeWarning, EventJournalMismatch, "Sign", "%s", note)
 }

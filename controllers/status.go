@@ -173,16 +173,16 @@ func (w *statusWriter) apply(ctx context.Context, iss *v1alpha1.VaultIntermediat
 		status["deniedCount"] = st.DeniedCount
 	}
 	obj := &v1alpha1.VaultIntermediateClusterIssuer{ObjectMeta: metav1.ObjectMeta{Name: iss.Name}}
-	if err := applyStatus(ctx, w.client, w.fieldOwner, obj, v1alpha1.GroupVersion.String(), "VaultIntermediateClusterIssuer",
-		map[string]any{"name": iss.Name, "uid": iss.UID}, status); err != nil {
+	err := applyStatus(ctx, w.client, w.fieldOwner, obj, v1alpha1.GroupVersion.String(), "VaultIntermediateClusterIssuer",
+		map[string]any{"name": iss.Name, "uid": iss.UID}, status)
+	if err := client.IgnoreNotFound(err); err != nil { // a deleted issuer needs no status
 		return fmt.Errorf("applying the status of issuer %s: %w", iss.Name, err)
 	}
 	return nil
 }
 
 // applyStatus server-side applies status (the fields this field owner
-// manages, all of them) to the status subresource of obj. A missing object
-// is not an error: it was deleted meanwhile.
+// manages, all of them) to the status subresource of obj.
 func applyStatus(ctx context.Context, c client.Client, fieldOwner string, obj client.Object,
 	apiVersion, kind string, metadata, status map[string]any) error {
 	patch, err := json.Marshal(map[string]any{
@@ -195,13 +195,9 @@ func applyStatus(ctx context.Context, c client.Client, fieldOwner string, obj cl
 		return fmt.Errorf("encoding the status patch: %w", err)
 	}
 	force := true
-	err = c.Status().Patch(ctx, obj, client.RawPatch(types.ApplyPatchType, patch), &client.SubResourcePatchOptions{
+	return c.Status().Patch(ctx, obj, client.RawPatch(types.ApplyPatchType, patch), &client.SubResourcePatchOptions{
 		PatchOptions: client.PatchOptions{FieldManager: fieldOwner, Force: &force},
 	})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	return err
 }
 
 // shortDigest is the first 12 hex digits of a "sha256:<hex>" digest.

@@ -21,6 +21,9 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +32,6 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/golemtrust/vault-intermediate-issuer/api/v1alpha1"
@@ -53,7 +55,18 @@ func TestBankIstioCACerts(t *testing.T) {
 	issued := waitForSecretCert(t, "istio-system", "cacerts", nil)
 	assertIstioCACerts(t, issued)
 
-	// Renewal the way `cmctl renew` does it: mark the Certificate Issuing.
+	// Istio's own CA, given the files of cacerts mapped as istiod maps a
+	// kubernetes.io/tls Secret, signs a workload certificate that
+	// verifies to ca.crt.
+	firstDir := writeCACertsDir(t, "cacerts-first")
+	oldWorkload := filepath.Join(t.TempDir(), "workload-before-renewal.pem")
+	var signed istioVerdict
+	runIstioCA(t, &signed, "sign-workload", "--cacerts", firstDir, "--spiffe-id", istioWorkloadID, "--out", oldWorkload)
+	if signed.CA.Serial != fmt.Sprintf("%x", issued.leaf.SerialNumber) || signed.Workload.ChainLength != 3 ||
+		len(signed.Workload.URIs) != 1 || signed.Workload.URIs[0] != istioWorkloadID {
+		t.Errorf("Istio's CA: %+v", signed)
+	}
+
 	firstSerial := issued.leaf.SerialNumber
 	key := client.ObjectKey{Namespace: "istio-system", Name: "istio-ca"}
 	// Wait until cert-manager has finished the first issuance (Ready, and
@@ -73,22 +86,25 @@ func TestBankIstioCACerts(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	// cert-manager writes the Certificate's status too: retry on conflict.
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cert := &cmapi.Certificate{}
-		if err := stack.Client.Get(ctx, key, cert); err != nil {
-			return err
+	// What docs/istio.md and docs/runbook.md tell an operator to run.
+	status := cmctl(t, "status", "certificate", "istio-ca", "-n", "istio-system")
+	// cmctl describes the Certificate, its Secret and its request; it does
+	// not look into issuers outside cert-manager.io and says so.
+	for _, want := range []string{"Name: istio-ca", "Ready: True", "Issuer Common Name: Golem Trust Root CA",
+		"Serial Number: " + fmt.Sprintf("%x", issued.leaf.SerialNumber.Bytes()), "this command currently does not support third party issuers"} {
+		if !strings.Contains(status, want) {
+			t.Errorf("cmctl status certificate does not show %q:\n%s", want, status)
 		}
-		now := metav1.Now()
-		cert.Status.Conditions = append(cert.Status.Conditions, cmapi.CertificateCondition{
-			Type: cmapi.CertificateConditionIssuing, Status: cmmeta.ConditionTrue,
-			Reason: "ManuallyTriggered", Message: "Certificate re-issuance manually triggered",
-			LastTransitionTime: &now, ObservedGeneration: cert.Generation,
-		})
-		return stack.Client.Status().Update(ctx, cert)
-	})
-	if err != nil {
-		t.Fatalf("triggering renewal: %v", err)
+	}
+	inspect := cmctl(t, "inspect", "secret", "cacerts", "-n", "istio-system")
+	for _, want := range []string{"Golem Trust Istio CA", "Golem Trust Root CA", "Is a CA certificate: true"} {
+		if !strings.Contains(inspect, want) {
+			t.Errorf("cmctl inspect secret does not show %q:\n%s", want, inspect)
+		}
+	}
+	renew := cmctl(t, "renew", "istio-ca", "-n", "istio-system")
+	if !strings.Contains(renew, "Manually triggered issuance of Certificate istio-system/istio-ca") {
+		t.Errorf("cmctl renew: %s", renew)
 	}
 	renewed := waitForSecretCert(t, "istio-system", "cacerts", func(c *x509.Certificate) bool {
 		return c.SerialNumber.Cmp(firstSerial) != 0
@@ -98,6 +114,84 @@ func TestBankIstioCACerts(t *testing.T) {
 		t.Errorf("the renewed intermediate chains to another root")
 	}
 	t.Logf("renewed: serial %x -> %x under root %q", firstSerial, renewed.leaf.SerialNumber, renewed.root.Subject)
+
+	// istiod's reload of a changed cacerts (same root, new intermediate)
+	// accepts the renewed files, signs with the new intermediate, and the
+	// workload certificate signed before still verifies to the root.
+	var reloaded istioVerdict
+	runIstioCA(t, &reloaded, "reload", "--old", firstDir, "--new", writeCACertsDir(t, "cacerts-renewed"),
+		"--old-workload", oldWorkload, "--spiffe-id", istioWorkloadID)
+	if reloaded.RootChanged == nil || *reloaded.RootChanged || reloaded.OldWorkloadVerified == nil || !*reloaded.OldWorkloadVerified ||
+		reloaded.CA.Serial != fmt.Sprintf("%x", renewed.leaf.SerialNumber) {
+		t.Errorf("Istio's reload: %+v", reloaded)
+	}
+}
+
+// istioWorkloadID is the identity of the default ServiceAccount's workloads
+// in Istio's default trust domain.
+const istioWorkloadID = "spiffe://cluster.local/ns/default/sa/default"
+
+// istioVerdict is what bin/istio-ca prints (e2e/tools/istio-ca).
+type istioVerdict struct {
+	Accepted bool   `json:"accepted"`
+	Stage    string `json:"stage"`
+	Error    string `json:"error"`
+	CA       struct {
+		Serial string `json:"serial"`
+	} `json:"ca"`
+	Workload struct {
+		URIs        []string `json:"uris"`
+		ChainLength int      `json:"chainLength"`
+	} `json:"workload"`
+	RootChanged         *bool `json:"rootChanged"`
+	OldWorkloadVerified *bool `json:"oldWorkloadVerified"`
+}
+
+// runIstioCA runs bin/istio-ca and fails the test unless Istio's code
+// accepted.
+func runIstioCA(t *testing.T, v *istioVerdict, args ...string) {
+	t.Helper()
+	res, err := stack.RunJSONTool(t.Context(), v, "istio-ca", args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 0 || !v.Accepted {
+		t.Fatalf("Istio's CA refused (%s, exit %d): %s\n%s", v.Stage, res.ExitCode, v.Error, res.Stderr)
+	}
+}
+
+// writeCACertsDir writes the keys of istio-system/cacerts into a directory,
+// one file per key, as the kubelet mounts the Secret into istiod.
+func writeCACertsDir(t *testing.T, name string) string {
+	t.Helper()
+	secret := &corev1.Secret{}
+	if err := stack.Client.Get(t.Context(), client.ObjectKey{Namespace: "istio-system", Name: "cacerts"}, secret); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range secret.Data {
+		if err := os.WriteFile(filepath.Join(dir, k), v, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// cmctl runs bin/cmctl as the admin and returns its output; a non-zero exit
+// fails the test.
+func cmctl(t *testing.T, args ...string) string {
+	t.Helper()
+	res, err := stack.Cmctl(t.Context(), stack.Kubeconfig, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 0 {
+		t.Fatalf("cmctl %s: exit %d\n%s%s", strings.Join(args, " "), res.ExitCode, res.Stdout, res.Stderr)
+	}
+	return res.Stdout + res.Stderr
 }
 
 type cacerts struct {

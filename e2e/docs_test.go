@@ -146,3 +146,109 @@ func TestEveryDocumentedYAMLIsAccepted(t *testing.T) {
 		t.Fatal("found nothing to apply")
 	}
 }
+
+// codeSpan matches a fenced code block or an inline code span.
+var codeSpan = regexp.MustCompile("(?s)```[a-z]*\n(.*?)```|`([^`]+)`")
+
+// testedCmctl are the cmctl commands the tests run (TestBankIstioCACerts:
+// status certificate, inspect secret, renew; TestDualControl: approve,
+// deny). The docs may tell users to run these and no others.
+var testedCmctl = map[string]bool{"renew": true, "status certificate": true, "inspect secret": true, "approve": true, "deny": true}
+
+// TestDocumentedCmctlCommands checks every cmctl command in the code of
+// README.md and docs/*.md: it must be one the tests run, and every flag it
+// uses must be one that command of bin/cmctl accepts.
+func TestDocumentedCmctlCommands(t *testing.T) {
+	docs, err := filepath.Glob(filepath.Join(stack.RepoRoot, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs = append(docs, filepath.Join(stack.RepoRoot, "README.md"))
+	help := map[string]string{}
+	commands := 0
+	for _, doc := range docs {
+		data, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range codeSpan.FindAllStringSubmatch(string(data), -1) {
+			code := m[1] + m[2]
+			for _, line := range strings.Split(code, "\n") {
+				for _, cmd := range cmctlCommands(line) {
+					commands++
+					sub := cmd.sub
+					if !testedCmctl[sub] {
+						t.Errorf("%s: `cmctl %s` is not a command the tests run (%s)", filepath.Base(doc), sub, line)
+						continue
+					}
+					if _, ok := help[sub]; !ok {
+						res, err := stack.Cmctl(t.Context(), stack.Kubeconfig, append(strings.Fields(sub), "--help")...)
+						if err != nil {
+							t.Fatal(err)
+						}
+						help[sub] = res.Stdout + res.Stderr
+					}
+					for _, flag := range cmd.flags {
+						if !strings.Contains(help[sub], flag+" ") && !strings.Contains(help[sub], flag+"=") && !strings.Contains(help[sub], flag+",") {
+							t.Errorf("%s: `cmctl %s` has no flag %s (%s)", filepath.Base(doc), sub, flag, line)
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d cmctl commands in the docs checked", commands)
+	if commands == 0 {
+		t.Fatal("the docs name no cmctl command")
+	}
+}
+
+type cmctlCommand struct {
+	sub   string
+	flags []string
+}
+
+// cmctlCommands finds the cmctl invocations in one line of code: "cmctl",
+// a subcommand (two words for status and inspect), arguments, up to a shell
+// comment or the end of the line.
+func cmctlCommands(line string) []cmctlCommand {
+	if i := strings.Index(line, " #"); i >= 0 {
+		line = line[:i]
+	}
+	fields := strings.Fields(line)
+	var out []cmctlCommand
+	for i, f := range fields {
+		if f != "cmctl" && !strings.HasSuffix(f, "/cmctl") {
+			continue
+		}
+		if i+1 >= len(fields) || !isWord(fields[i+1]) {
+			continue
+		}
+		cmd := cmctlCommand{sub: fields[i+1]}
+		rest := fields[i+2:]
+		if (cmd.sub == "status" || cmd.sub == "inspect") && len(rest) > 0 {
+			cmd.sub += " " + rest[0]
+			rest = rest[1:]
+		}
+		for _, a := range rest {
+			if a == "|" || a == "&&" || a == ";" {
+				break
+			}
+			if strings.HasPrefix(a, "-") {
+				name, _, _ := strings.Cut(a, "=")
+				cmd.flags = append(cmd.flags, name)
+			}
+		}
+		out = append(out, cmd)
+	}
+	return out
+}
+
+func isWord(s string) bool {
+	for _, c := range s {
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -67,7 +67,7 @@ func TestHashiCorpVault(t *testing.T) {
 		"roleId": []byte(pki.RoleID), "secretId": []byte(pki.SecretID)}); err != nil {
 		t.Fatal(err)
 	}
-	apply := func(t *testing.T, name string, caBundle []byte) {
+	apply := func(t *testing.T, name string, caBundle []byte, mutate ...func(*v1alpha1.VaultIntermediateClusterIssuer)) {
 		t.Helper()
 		if _, err := stack.ApplyBankIssuer(t.Context(), name, func(iss *v1alpha1.VaultIntermediateClusterIssuer) {
 			iss.Spec.Vault.Server = v.Address
@@ -75,6 +75,9 @@ func TestHashiCorpVault(t *testing.T) {
 			iss.Spec.Vault.CABundle = caBundle
 			iss.Spec.Vault.Auth.AppRole.RoleIDSecretRef = &v1alpha1.SecretKeySelector{Name: secretName, Key: "roleId"}
 			iss.Spec.Vault.Auth.AppRole.SecretRef = v1alpha1.SecretKeySelector{Name: secretName, Key: "secretId"}
+			for _, m := range mutate {
+				m(iss)
+			}
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -91,6 +94,7 @@ func TestHashiCorpVault(t *testing.T) {
 		t.Errorf("an issuer of an https:// Vault carries InsecureTransport %+v (%v)", c, err)
 	}
 
+	var delivered string // serial of the intermediate Issue delivered
 	t.Run("Issue", func(t *testing.T) {
 		ctx := t.Context()
 		createRequest(t, "hashicorp-01", issuer, bankCSR(t), 720*time.Hour)
@@ -131,6 +135,20 @@ func TestHashiCorpVault(t *testing.T) {
 		if serial := colonSerial(leaf); !slices.Contains(serials, serial) {
 			t.Errorf("serial %s is not among the certificates %s issued: %v", serial, mount, serials)
 		}
+		delivered = colonSerial(leaf)
+	})
+
+	// The attack of TestJournalRecordIsAHint, against HashiCorp Vault: the
+	// delivered intermediate's serial written into a waiting request.
+	t.Run("JournalRecordIsAHint", func(t *testing.T) {
+		if delivered == "" {
+			t.Fatal("Issue delivered nothing to attack")
+		}
+		journalAttack(t, attack{
+			issuer: issuer, request: "hashicorp-journal-attack", vault: v, mount: mount, victim: delivered,
+			breakIssuer:   func(t *testing.T) { setSecretRef(t, issuer, "vault-approle-absent") },
+			restoreIssuer: func(t *testing.T) { setSecretRef(t, issuer, secretName) },
+		})
 	})
 
 	t.Run("BankCACerts", func(t *testing.T) {
@@ -197,6 +215,18 @@ func TestHashiCorpVault(t *testing.T) {
 
 	t.Run("SignParameters", func(t *testing.T) {
 		checkSignParameters(t, v, mount)
+	})
+
+	// Ready means Sign will work: Vault 1.13 does not define
+	// excluded_dns_domains, so an issuer whose policy needs it is not Ready,
+	// and its requests wait instead of being signed without the constraint.
+	t.Run("UnsupportedParameterNotReady", func(t *testing.T) {
+		const name = "vault-hashicorp-excluded"
+		apply(t, name, v.CACert, func(iss *v1alpha1.VaultIntermediateClusterIssuer) {
+			iss.Spec.Policy.NameConstraints = &v1alpha1.NameConstraintsPolicy{ExcludedDNSDomains: []string{"evil.example"}}
+		})
+		assertNotReadyAndNothingSigned(t, v, mount, name, "UnsupportedParameter",
+			"excluded_dns_domains", "spec.policy.nameConstraints.excludedDNSDomains", "HashiCorp Vault 1.13.0")
 	})
 
 	t.Run("VaultEnforcesThePolicy", func(t *testing.T) {

@@ -292,8 +292,9 @@ func TestTLSVaultHierarchy(t *testing.T) {
 		if ready == nil || ready.Reason != cmapi.CertificateRequestReasonFailed {
 			t.Fatalf("want the request Failed, got %+v", ready)
 		}
-		if !strings.Contains(ready.Message, "post-issuance check") {
-			t.Errorf("the failure does not say the certificate failed the post-issuance check: %q", ready.Message)
+		if !strings.Contains(ready.Message, "post-issuance check") || !strings.Contains(ready.Message, "not delivered") ||
+			!strings.Contains(ready.Message, "revokes it") {
+			t.Errorf("the failure does not say the certificate was withheld and must be revoked by the security team: %q", ready.Message)
 		}
 		if len(cr.Status.Certificate) != 0 {
 			t.Errorf("a certificate was delivered")
@@ -304,6 +305,9 @@ func TestTLSVaultHierarchy(t *testing.T) {
 		}
 		failed := waitForEvent(t, "istio-system", cr.Name, "VerificationFailed")
 		t.Logf("VerificationFailed: %s", failed.Note)
+		if !strings.Contains(failed.Note, "revoke it by hand") {
+			t.Errorf("the VerificationFailed Event does not tell to revoke the serial by hand: %q", failed.Note)
+		}
 		m := regexp.MustCompile(`serial ([0-9a-f]{2}(?::[0-9a-f]{2})+)`).FindStringSubmatch(ready.Message)
 		if m == nil {
 			t.Fatalf("no serial in %q", ready.Message)
@@ -312,12 +316,20 @@ func TestTLSVaultHierarchy(t *testing.T) {
 		if err != nil || s == nil {
 			t.Fatalf("reading certificate %s: %v", m[1], err)
 		}
-		// The issuer's role may not revoke (a stolen secret ID must not
-		// take a mesh's intermediate down): revoking the certificate is
-		// the security team's, by hand, as the runbook says.
+		// The issuer never revokes, and its role may not (a stolen secret
+		// ID must not take a mesh's intermediate down): revoking the
+		// certificate is the security team's, by hand, as the runbook and
+		// the alert say.
 		revoked, _ := s.Data["revocation_time"].(json.Number)
 		if n, _ := revoked.Int64(); n != 0 {
-			t.Errorf("certificate %s was revoked in Vault (revocation_time %v), although the issuer's role has no revoke capability", m[1], s.Data["revocation_time"])
+			t.Errorf("certificate %s was revoked in Vault (revocation_time %v), although the issuer never revokes and its role has no revoke capability", m[1], s.Data["revocation_time"])
+		}
+		samples, err := env.Scrape(ctx, "http://"+stack.IssuerMetricsAddr+"/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := env.Sum(samples, "vault_intermediate_issuer_requests_total", map[string]string{"issuer": issuer, "decision": "verification_failed"}); n != 1 {
+			t.Errorf("requests_total{decision=verification_failed} = %v, want 1", n)
 		}
 	})
 }

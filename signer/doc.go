@@ -17,13 +17,22 @@ limitations under the License.
 // Package signer implements issuer-lib's Check and Sign for
 // VaultIntermediateClusterIssuer: the orchestration of one signing.
 //
-// Sign judges the request with signer/policy before anything else; a denied
-// request never reaches Vault. An allowed one is sent to Vault through
-// signer/vault with the validated subject passed explicitly, and what Vault
-// returns is checked again against the policy and the CSR before it is
-// handed back. Check proves the issuer can sign: the policy is valid, the
-// AppRole login works, the mount and issuer exist and the token may call the
-// sign path.
+// Sign runs four steps, each in a file of its own: decide (decide.go) judges
+// the request with signer/policy before anything else, and a denied request
+// never reaches Vault; signOrRecover (obtain.go, recover.go) returns the
+// certificate Vault already issued for the request in an earlier attempt
+// whose answer was lost, or journals the intent on the request and has Vault
+// sign it through signer/vault with the validated subject passed explicitly;
+// verify (verify.go) checks the certificate against the policy, the CSR and
+// the chain; report (report.go) records the outcome and delivers the chain
+// or withholds the certificate. What the journal on the request says is a
+// hint, never an authority, and nothing is ever revoked.
+//
+// Check (check.go) proves that Sign will work: the policy is valid, the
+// AppRole login works, the mount and issuer exist, the issuer's chain ends in
+// a self-signed root, the token holds every capability a signing may need,
+// and the server defines every sign parameter the policy makes the issuer
+// send.
 //
 // The package knows nothing of reconcilers: issuer-lib owns conditions,
 // retries and status patches. Every error returned says, in a comment at the

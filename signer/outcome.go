@@ -43,6 +43,12 @@ const (
 	// ReasonConfigInvalid: the connection settings cannot be used (for
 	// example a CA bundle without a certificate).
 	ReasonConfigInvalid = "ConfigInvalid"
+	// ReasonIncompleteChain: the Vault issuer's chain does not end in a
+	// self-signed root, so ca.crt could not be filled.
+	ReasonIncompleteChain = "IncompleteChain"
+	// ReasonUnsupportedParameter: the policy makes the issuer send a sign
+	// parameter the server does not define (and would ignore).
+	ReasonUnsupportedParameter = "UnsupportedParameter"
 )
 
 // The decisions of an Outcome. They are the values of the audit log's
@@ -96,8 +102,21 @@ type RequestRef struct {
 	// Certificate is the cert-manager Certificate that owns the request
 	// (its cert-manager.io/certificate-name annotation), if any.
 	Certificate string
+	// Created is the request's creation time: no certificate issued
+	// before it can be the request's.
+	Created time.Time
 	// Object is the request's API object.
 	Object runtime.Object
+	// Approval is the request's Approved condition, nil if it has none.
+	Approval *Approval
+}
+
+// Approval is what the approver of a request wrote in its Approved
+// condition. Kubernetes records no approver's name; the reason and message
+// are what an audit can show.
+type Approval struct {
+	Reason  string
+	Message string
 }
 
 // Outcome is one signing decision, for the audit trail: status, Events, the
@@ -123,13 +142,27 @@ type Outcome struct {
 	SerialNumber string
 	Fingerprint  string
 	NotAfter     time.Time
-	// VaultRequestID joins Vault's audit log.
+	// VaultRequestID joins Vault's audit log; empty for a certificate
+	// recovered after its answer was lost.
 	VaultRequestID string
-	// Revoked tells, for verification_failed, whether the revocation
-	// succeeded.
-	Revoked bool
+	// Recovered tells that the certificate was found in Vault after the
+	// answer to an earlier attempt was lost, instead of being signed now.
+	Recovered bool
 	// Err is the failure of a failed decision.
 	Err error
+}
+
+// Mismatch is a VaultSerial record on a request that names a certificate
+// which is not the request's. It was ignored: nothing was delivered or
+// revoked because of it.
+type Mismatch struct {
+	Request RequestRef
+	// Serial is the serial the record names.
+	Serial string
+	// Reason says why the certificate is not the request's.
+	Reason string
+	// PolicyDigest is the digest of the policy in force.
+	PolicyDigest string
 }
 
 // Recorder is told about every check and every decision. The controllers
@@ -144,6 +177,9 @@ type Recorder interface {
 	Decided(ctx context.Context, iss *v1alpha1.VaultIntermediateClusterIssuer, o Outcome)
 	// VaultWarnings reports the warnings Vault attached to a signing.
 	VaultWarnings(ctx context.Context, iss *v1alpha1.VaultIntermediateClusterIssuer, req RequestRef, warnings []string)
+	// JournalMismatch reports a VaultSerial record on a request that was
+	// ignored because it names a certificate that is not the request's.
+	JournalMismatch(ctx context.Context, iss *v1alpha1.VaultIntermediateClusterIssuer, m Mismatch)
 }
 
 // nopRecorder is used when the caller sets none (the offline dry run).
@@ -152,4 +188,6 @@ type nopRecorder struct{}
 func (nopRecorder) VaultState(context.Context, *v1alpha1.VaultIntermediateClusterIssuer, error) {}
 func (nopRecorder) Decided(context.Context, *v1alpha1.VaultIntermediateClusterIssuer, Outcome)  {}
 func (nopRecorder) VaultWarnings(context.Context, *v1alpha1.VaultIntermediateClusterIssuer, RequestRef, []string) {
+}
+func (nopRecorder) JournalMismatch(context.Context, *v1alpha1.VaultIntermediateClusterIssuer, Mismatch) {
 }

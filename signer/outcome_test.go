@@ -22,7 +22,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cert-manager/issuer-lib/controllers/signer"
+	libsigner "github.com/cert-manager/issuer-lib/controllers/signer"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/golemtrust/vault-intermediate-issuer/signer/vault"
@@ -35,9 +35,9 @@ func TestReason(t *testing.T) {
 	}{
 		{nil, ReasonChecked},
 		{withReason(ReasonSecretNotFound, errors.New("x")), ReasonSecretNotFound},
-		{signer.PermanentError{Err: withReason(ReasonPolicyInvalid, errors.New("x"))}, ReasonPolicyInvalid},
+		{libsigner.PermanentError{Err: withReason(ReasonPolicyInvalid, errors.New("x"))}, ReasonPolicyInvalid},
 		{fmt.Errorf("wrapped: %w", &vault.Error{Class: vault.ClassSealed}), "VaultSealed"},
-		{signer.IssuerError{Err: &vault.Error{Class: vault.ClassTLS}}, "VaultTLSError"},
+		{libsigner.IssuerError{Err: &vault.Error{Class: vault.ClassTLS}}, "VaultTLSError"},
 		{errors.New("unclassified"), "VaultError"},
 	}
 	for _, tt := range tests {

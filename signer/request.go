@@ -20,11 +20,14 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	experimentalapi "github.com/cert-manager/cert-manager/pkg/apis/experimental/v1alpha1"
-	"github.com/cert-manager/issuer-lib/controllers/signer"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	libsigner "github.com/cert-manager/issuer-lib/controllers/signer"
 	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/golemtrust/vault-intermediate-issuer/signer/policy"
 )
@@ -35,7 +38,7 @@ import (
 // request carried no duration, so the raw object is read instead. The
 // wrappers issuer-lib passes embed the API objects, whose DeepCopy methods
 // are promoted.
-func policyRequest(obj signer.CertificateRequestObject) (policy.Request, RequestRef, error) {
+func policyRequest(obj libsigner.CertificateRequestObject) (policy.Request, RequestRef, error) {
 	switch o := obj.(type) {
 	case interface {
 		DeepCopy() *cmapi.CertificateRequest
@@ -46,22 +49,34 @@ func policyRequest(obj signer.CertificateRequestObject) (policy.Request, Request
 			CSR:       cr.Spec.Request,
 			IsCA:      cr.Spec.IsCA,
 			Usages:    cr.Spec.Usages,
+			Username:  cr.Spec.Username,
+			Groups:    cr.Spec.Groups,
 		}
 		if cr.Spec.Duration != nil {
 			d := cr.Spec.Duration.Duration
 			req.Duration = &d
 		}
-		return req, RequestRef{Kind: "CertificateRequest", Namespace: cr.Namespace, Name: cr.Name, UID: cr.UID,
-			Requester: cr.Spec.Username, Certificate: cr.Annotations[cmapi.CertificateNameKey], Object: cr}, nil
+		ref := RequestRef{Kind: "CertificateRequest", Namespace: cr.Namespace, Name: cr.Name, UID: cr.UID,
+			Requester: cr.Spec.Username, Certificate: cr.Annotations[cmapi.CertificateNameKey],
+			Created: cr.CreationTimestamp.Time, Object: cr}
+		for _, c := range cr.Status.Conditions {
+			if c.Type == cmapi.CertificateRequestConditionApproved && c.Status == cmmeta.ConditionTrue {
+				ref.Approval = approval(c.Reason, c.Message)
+			}
+		}
+		return req, ref, nil
 	case interface {
 		DeepCopy() *certificatesv1.CertificateSigningRequest
 	}:
 		csr := o.DeepCopy()
 		req := policy.Request{
 			// Kubernetes CSRs are cluster-scoped: no namespace to allow.
-			Namespace: "",
-			CSR:       csr.Spec.Request,
-			IsCA:      csr.Annotations[experimentalapi.CertificateSigningRequestIsCAAnnotationKey] == "true",
+			Namespace:     "",
+			KubernetesCSR: true,
+			CSR:           csr.Spec.Request,
+			IsCA:          csr.Annotations[experimentalapi.CertificateSigningRequestIsCAAnnotationKey] == "true",
+			Username:      csr.Spec.Username,
+			Groups:        csr.Spec.Groups,
 		}
 		for _, u := range csr.Spec.Usages {
 			req.Usages = append(req.Usages, cmapi.KeyUsage(u))
@@ -78,9 +93,34 @@ func policyRequest(obj signer.CertificateRequestObject) (policy.Request, Request
 			}
 			req.Duration = &d
 		}
-		return req, RequestRef{Kind: "CertificateSigningRequest", Name: csr.Name, UID: csr.UID,
-			Requester: csr.Spec.Username, Object: csr}, nil
+		ref := RequestRef{Kind: "CertificateSigningRequest", Name: csr.Name, UID: csr.UID,
+			Requester: csr.Spec.Username, Created: csr.CreationTimestamp.Time, Object: csr}
+		for _, c := range csr.Status.Conditions {
+			if c.Type == certificatesv1.CertificateApproved && c.Status == corev1.ConditionTrue {
+				ref.Approval = approval(c.Reason, c.Message)
+			}
+		}
+		return req, ref, nil
 	default:
 		return policy.Request{}, RequestRef{}, fmt.Errorf("unsupported request type %T", obj)
 	}
+}
+
+// maxApprovalText bounds the approval reason and message carried into the
+// audit trail: whoever may approve can write any length.
+const maxApprovalText = 256
+
+func approval(reason, message string) *Approval {
+	return &Approval{Reason: truncate(reason, maxApprovalText), Message: truncate(message, maxApprovalText)}
+}
+
+// truncate cuts s to at most n bytes, at a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }

@@ -145,7 +145,7 @@ type VaultConnection struct {
 	// certificate, as 64 hex digits with or without colons (the form
 	// "openssl x509 -noout -fingerprint -sha256" prints). When set, the
 	// issuer is not Ready unless the chain of the Vault issuer ends in this
-	// root, and a certificate Vault returns under another root is revoked
+	// root, and a certificate Vault returns under another root is withheld
 	// instead of delivered. Istio cannot swap roots without a planned
 	// rotation; the pin turns a surprise root change into a clear error.
 	// +optional
@@ -221,9 +221,13 @@ type SecretKeySelector struct {
 // requests. Everything it does not allow is denied. The CSR is the source of
 // truth: subject, SANs, key and requested extensions are read from the CSR,
 // and the request's isCA, usages and duration must agree with it.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.allowCertificateSigningRequests) || !self.allowCertificateSigningRequests || has(self.requesters)",message="allowCertificateSigningRequests needs requesters: a Kubernetes CertificateSigningRequest is cluster-scoped, so allowedNamespaces cannot limit it and the requester rules are its gate"
 type IntermediatePolicy struct {
 	// AllowedNamespaces lists the namespaces whose CertificateRequests may be
-	// signed, by exact name. At least one is required.
+	// signed, by exact name. At least one is required. It does not apply to
+	// Kubernetes CertificateSigningRequests, which are cluster-scoped: see
+	// allowCertificateSigningRequests.
 	// +required
 	// +listType=set
 	// +kubebuilder:validation:MinItems=1
@@ -231,6 +235,30 @@ type IntermediatePolicy struct {
 	// +kubebuilder:validation:items:MaxLength=63
 	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	AllowedNamespaces []string `json:"allowedNamespaces"`
+
+	// Requesters lists who may ask for an intermediate: the user that
+	// created the request, as the API server authenticated it. For a
+	// CertificateRequest that is spec.username and spec.groups, which
+	// cert-manager's webhook fills in (and which nobody can set without it);
+	// for a Kubernetes CertificateSigningRequest, spec.username and
+	// spec.groups, which the API server sets. A request is allowed when its
+	// user is listed in usernames, is one of serviceAccounts, or belongs to
+	// one of groups. A request without a requester is denied, because
+	// cert-manager's webhook is then missing. Unset (the default) allows
+	// any requester in allowedNamespaces; CertificateSigningRequests are
+	// then not allowed at all.
+	// +optional
+	Requesters *RequesterPolicy `json:"requesters,omitempty"`
+
+	// AllowCertificateSigningRequests lets Kubernetes
+	// CertificateSigningRequests (certificates.k8s.io/v1, signerName
+	// "vaultintermediateclusterissuers.pki.golemtrust.am/<issuer name>")
+	// be signed. They are cluster-scoped, so allowedNamespaces does not
+	// apply to them; only requesters does, and it must be set. Every other
+	// rule applies as to a CertificateRequest. Defaults to false: every
+	// CertificateSigningRequest is denied.
+	// +optional
+	AllowCertificateSigningRequests bool `json:"allowCertificateSigningRequests,omitempty"`
 
 	// Subject constrains the distinguished name of the CSR. A subject
 	// attribute the policy does not mention must be absent from the CSR, and
@@ -277,6 +305,61 @@ type IntermediatePolicy struct {
 	// verified on the certificate Vault returns.
 	// +optional
 	NameConstraints *NameConstraintsPolicy `json:"nameConstraints,omitempty"`
+}
+
+// RequesterPolicy lists the users that may ask for an intermediate. Names
+// are exact (no wildcards) and case-sensitive, as Kubernetes compares them.
+// At least one entry is required.
+//
+// +kubebuilder:validation:XValidation:rule="(has(self.usernames) && size(self.usernames) > 0) || (has(self.groups) && size(self.groups) > 0) || (has(self.serviceAccounts) && size(self.serviceAccounts) > 0)",message="requesters must name at least one username, group or ServiceAccount; leave requesters out to allow any requester"
+type RequesterPolicy struct {
+	// Usernames are user names as the API server authenticates them, for
+	// example "security-officer" or "system:serviceaccount:spire:spire-server".
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=253
+	Usernames []string `json:"usernames,omitempty"`
+
+	// Groups are group names; a requester in any one of them is allowed.
+	// The groups every user or every authenticated user belongs to
+	// (system:authenticated, system:unauthenticated) are refused, because
+	// they would allow anybody.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="!self.exists(g, g == 'system:authenticated' || g == 'system:unauthenticated')",message="system:authenticated and system:unauthenticated would allow anybody; name the users, groups or ServiceAccounts that may ask"
+	Groups []string `json:"groups,omitempty"`
+
+	// ServiceAccounts are Kubernetes ServiceAccounts; a request whose user
+	// is "system:serviceaccount:<namespace>:<name>" of one of them is
+	// allowed.
+	// +optional
+	// +listType=map
+	// +listMapKey=namespace
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	ServiceAccounts []ServiceAccountReference `json:"serviceAccounts,omitempty"`
+}
+
+// ServiceAccountReference names a Kubernetes ServiceAccount.
+type ServiceAccountReference struct {
+	// Namespace of the ServiceAccount.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Namespace string `json:"namespace"`
+
+	// Name of the ServiceAccount.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	Name string `json:"name"`
 }
 
 // ValuePolicy constrains the values of one subject attribute. Entries are
@@ -379,8 +462,8 @@ type SubjectAltNamesPolicy struct {
 type DurationPolicy struct {
 	// Min is the shortest validity a request may ask for, and the shortest
 	// validity the issued certificate may have (Vault may shorten a TTL to
-	// its mount's maximum; such a certificate is revoked and the request
-	// fails).
+	// its mount's maximum; such a certificate is withheld, left for the
+	// security team to revoke, and the request fails).
 	// +required
 	Min metav1.Duration `json:"min"`
 
@@ -496,7 +579,10 @@ type NameConstraintsPolicy struct {
 	// +kubebuilder:validation:items:MaxLength=253
 	PermittedDNSDomains []string `json:"permittedDNSDomains,omitempty"`
 
-	// ExcludedDNSDomains the intermediate may not issue for.
+	// ExcludedDNSDomains the intermediate may not issue for. Vault's sign
+	// path has no such parameter before Vault 1.21 (OpenBao 2.4.0 and Vault
+	// 1.13 lack it): against such a server the issuer is not Ready
+	// (reason UnsupportedParameter) instead of signing without it.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=64
@@ -577,6 +663,24 @@ type RequestReference struct {
 	// in.
 	// +optional
 	Requester string `json:"requester,omitempty"`
+	// Approval is the request's Approved condition when it was signed:
+	// who approved it is not recorded by Kubernetes, but the reason and
+	// message the approver gave are (cmctl approve --reason --message).
+	// +optional
+	Approval *ApprovalRecord `json:"approval,omitempty"`
+}
+
+// ApprovalRecord is the Approved condition of a request, as the approver
+// (cert-manager's approver, approver-policy, or a person with cmctl
+// approve) wrote it.
+type ApprovalRecord struct {
+	// Reason of the Approved condition, for example "cert-manager.io" for
+	// cert-manager's approver or "KubectlCmctl" for cmctl approve.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// Message of the Approved condition.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // IssuedRecord is the audit record of one issued certificate.
@@ -613,7 +717,8 @@ type DeniedRecord struct {
 	Request RequestReference `json:"request"`
 	// Decision is "denied" (the policy refused the request; Vault was not
 	// called) or "verification_failed" (Vault's certificate failed the
-	// post-issuance check and was revoked).
+	// post-issuance check and was withheld: it stays valid in Vault until
+	// the security team revokes it).
 	// +optional
 	Decision string `json:"decision,omitempty"`
 	// Violations are the broken rules, at most 16, each "<rule>: <detail>".

@@ -47,6 +47,7 @@ const (
 type checkOptions struct {
 	issuerPath, requestPath, csrPath string
 	namespace, duration, usages      string
+	requester, groups                string
 	isCA                             bool
 	output                           string
 	set                              map[string]bool
@@ -106,10 +107,13 @@ func parseCheckFlags(args []string, stderr io.Writer) (*checkOptions, error) {
 	fs.StringVar(&opts.duration, "duration", "", "requested `duration`, e.g. 720h (with --csr; default none, so the policy's default applies)")
 	fs.StringVar(&opts.usages, "usages", "", "requested `usages`, comma-separated, e.g. \"cert sign,crl sign\" (with --csr; default none, so cert-manager's CA defaults apply)")
 	fs.BoolVar(&opts.isCA, "is-ca", true, "whether the request is a CA request (with --csr)")
+	fs.StringVar(&opts.requester, "requester", "", "`user` that creates the request (spec.username): with --request it replaces the manifest's")
+	fs.StringVar(&opts.groups, "groups", "", "`groups` of the requester, comma-separated (spec.groups): with --request they replace the manifest's")
 	fs.StringVar(&opts.output, "o", "text", "output `format`: text or json")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `usage: vault-intermediate-issuer policy check --issuer ISSUER.yaml --request REQUEST.yaml [-o json]
        vault-intermediate-issuer policy check --issuer ISSUER.yaml --csr CSR.pem --namespace NS [--duration 720h] [--usages "cert sign,crl sign"] [--is-ca=true] [-o json]
+       (both forms: [--requester USER] [--groups G1,G2]; --namespace= judges a Kubernetes CertificateSigningRequest)
 
 Judges a request offline against the issuer's policy, with the code the controller runs.
 Prints ALLOW or DENY and one violation per line. Exit status: 0 allowed, 1 denied, 2 usage error or invalid issuer.
@@ -156,10 +160,13 @@ func buildRequest(opts *checkOptions) (policy.Request, error) {
 			CSR:       cr.Spec.Request,
 			IsCA:      cr.Spec.IsCA,
 			Usages:    cr.Spec.Usages,
+			Username:  cr.Spec.Username,
+			Groups:    cr.Spec.Groups,
 		}
 		if opts.set["namespace"] {
 			req.Namespace = opts.namespace
 		}
+		setRequester(&req, opts)
 		if cr.Spec.Duration != nil {
 			d := cr.Spec.Duration.Duration
 			req.Duration = &d
@@ -171,7 +178,10 @@ func buildRequest(opts *checkOptions) (policy.Request, error) {
 	if err != nil {
 		return policy.Request{}, err
 	}
-	req := policy.Request{Namespace: opts.namespace, CSR: csr, IsCA: opts.isCA}
+	// An empty namespace is a cluster-scoped Kubernetes
+	// CertificateSigningRequest.
+	req := policy.Request{Namespace: opts.namespace, KubernetesCSR: opts.namespace == "", CSR: csr, IsCA: opts.isCA}
+	setRequester(&req, opts)
 	if opts.duration != "" {
 		d, err := time.ParseDuration(opts.duration)
 		if err != nil {
@@ -185,6 +195,21 @@ func buildRequest(opts *checkOptions) (policy.Request, error) {
 		}
 	}
 	return req, nil
+}
+
+// setRequester applies --requester and --groups.
+func setRequester(req *policy.Request, opts *checkOptions) {
+	if opts.set["requester"] {
+		req.Username = opts.requester
+	}
+	if opts.set["groups"] {
+		req.Groups = nil
+		for _, g := range strings.Split(opts.groups, ",") {
+			if g = strings.TrimSpace(g); g != "" {
+				req.Groups = append(req.Groups, g)
+			}
+		}
+	}
 }
 
 // readLimited reads at most limit bytes of the file: a CSR larger than the

@@ -74,12 +74,24 @@ func TestRunPolicyCheck(t *testing.T) {
 		{name: "CSR not a CA request", args: []string{"--issuer", bank, "--csr", fixture("csr-bank.pem"), "--namespace", "istio-system", "--duration", "720h", "--is-ca=false"},
 			wantCode: exitDeny, wantOut: []string{"DENY", "isCA: the request is not a CA request (isCA is false); this issuer signs intermediate CA certificates only"}},
 		{name: "cluster-scoped CSR", args: []string{"--issuer", bank, "--csr", fixture("csr-bank.pem"), "--namespace=", "--duration", "720h"},
-			wantCode: exitDeny, wantOut: []string{"DENY", `allowedNamespaces: the request has no namespace (Kubernetes CertificateSigningRequests are cluster-scoped) and only requests from listed namespaces are allowed (allowed: "istio-system")`}},
+			wantCode: exitDeny, wantOut: []string{"DENY", `allowCertificateSigningRequests: the request is a Kubernetes CertificateSigningRequest, which is cluster-scoped, and this issuer's policy does not allow them; use a cert-manager CertificateRequest in an allowed namespace (allowed: "istio-system"), or set allowCertificateSigningRequests and requesters`}},
 		{name: "garbage CSR", args: []string{"--issuer", bank, "--csr", fixture("csr-garbage.pem"), "--namespace", "istio-system", "--duration", "720h"},
 			wantCode: exitDeny, wantOut: []string{"DENY", `csr: the CSR is not PEM: no "-----BEGIN CERTIFICATE REQUEST-----" line`}},
+		// csr-spire.pem was made by SPIRE v1.13.3's own code (the CSR
+		// e2e's TestSPIREUpstreamAuthority keeps as spire-ca.csr): C=US,
+		// O=SPIFFE, CN=Golem Trust SPIRE CA (its ca_subject) and SPIRE's
+		// random subject serialNumber.
 		{name: "SPIRE example", args: []string{"--issuer", filepath.Join("..", "..", "deploy", "examples", "issuer-spire.yaml"),
-			"--csr", fixture("csr-spire.pem"), "--namespace", "spire", "--usages", "cert sign,crl sign"},
+			"--csr", fixture("csr-spire.pem"), "--namespace", "spire", "--usages", "cert sign,crl sign",
+			"--requester", "system:serviceaccount:spire:spire-server"},
 			wantCode: exitAllow, wantOut: []string{"ALLOW"}},
+		{name: "SPIRE example, another requester", args: []string{"--issuer", filepath.Join("..", "..", "deploy", "examples", "issuer-spire.yaml"),
+			"--csr", fixture("csr-spire.pem"), "--namespace", "spire", "--usages", "cert sign,crl sign",
+			"--requester", "system:serviceaccount:spire:default", "--groups", "system:serviceaccounts,system:authenticated"},
+			wantCode: exitDeny, wantOut: []string{"DENY", `requesters: requester "system:serviceaccount:spire:default" (groups: "system:serviceaccounts", "system:authenticated") is not allowed (allowed users: none; groups: none; ServiceAccounts: "system:serviceaccount:spire:spire-server")`}},
+		{name: "SPIRE example, no requester", args: []string{"--issuer", filepath.Join("..", "..", "deploy", "examples", "issuer-spire.yaml"),
+			"--csr", fixture("csr-spire.pem"), "--namespace", "spire", "--usages", "cert sign,crl sign"},
+			wantCode: exitDeny, wantOut: []string{"DENY", "requesters: the request names no requester (spec.username of the CertificateRequest is empty: cert-manager's webhook, which records the user that creates each CertificateRequest, is not running or not registered for certificaterequests), so the policy's requester rules cannot be checked"}},
 
 		{name: "no arguments", wantCode: exitUsage, wantErr: "--issuer is required"},
 		{name: "help", args: []string{"--help"}, wantCode: exitUsage, wantErr: "usage: vault-intermediate-issuer policy check"},

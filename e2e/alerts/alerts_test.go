@@ -57,6 +57,7 @@ var exported = map[string]bool{
 	"vault_intermediate_issuer_token_ttl_seconds":                              true,
 	"vault_intermediate_issuer_issued_certificate_not_after_timestamp_seconds": true,
 	"vault_intermediate_issuer_issuer_vault_ready":                             true,
+	"vault_intermediate_issuer_journal_mismatches_total":                       true,
 }
 
 func TestShippedAlertsParse(t *testing.T) {

@@ -82,6 +82,27 @@ func TestCRDValidationMessages(t *testing.T) {
 			},
 			want: []string{"spec.policy.allowedNamespaces", "should have at least 1 items"},
 		},
+		{
+			name: "csrs-without-requesters",
+			mutate: func(iss *v1alpha1.VaultIntermediateClusterIssuer) {
+				iss.Spec.Policy.AllowCertificateSigningRequests = true
+			},
+			want: []string{"spec.policy", "allowCertificateSigningRequests needs requesters"},
+		},
+		{
+			name: "empty-requesters",
+			mutate: func(iss *v1alpha1.VaultIntermediateClusterIssuer) {
+				iss.Spec.Policy.Requesters = &v1alpha1.RequesterPolicy{}
+			},
+			want: []string{"spec.policy.requesters", "requesters must name at least one username, group or ServiceAccount"},
+		},
+		{
+			name: "requester-group-everybody",
+			mutate: func(iss *v1alpha1.VaultIntermediateClusterIssuer) {
+				iss.Spec.Policy.Requesters = &v1alpha1.RequesterPolicy{Groups: []string{"pki-admins", "system:authenticated"}}
+			},
+			want: []string{"spec.policy.requesters.groups", "system:authenticated and system:unauthenticated would allow anybody"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -102,7 +102,13 @@ type Env struct {
 	Vault       *Vault
 	PKI         *PKI
 	CertManager *Process
-	Issuer      *Process
+	// Webhook is cert-manager's admission webhook, registered with the API
+	// server for cert-manager's resources.
+	Webhook *Webhook
+	// CertManagerKubeconfig is the kubeconfig the cert-manager controllers
+	// use: it acts as cert-manager's ServiceAccount (CertManagerUser).
+	CertManagerKubeconfig string
+	Issuer                *Process
 	// IssuerMetricsAddr is where the issuer serves Prometheus metrics.
 	IssuerMetricsAddr string
 	// IssuerEnv is added to the issuer's environment by StartIssuer, e.g.
@@ -121,7 +127,10 @@ type Env struct {
 
 // Start brings the whole stack up: kube-apiserver + etcd with the
 // cert-manager and issuer CRDs, OpenBao configured with the bank's PKI and
-// AppRole, the AppRole Secret, the cert-manager controllers and the issuer.
+// AppRole, the AppRole Secret, cert-manager's RBAC from its own chart,
+// cert-manager's webhook (registered through the chart's webhook
+// configurations), the cert-manager controllers under their own
+// ServiceAccount, and the issuer.
 func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	e := &Env{RepoRoot: opts.RepoRoot, Artifacts: opts.Artifacts, certManagerArgs: opts.CertManagerArgs,
 		issuerBinary: opts.IssuerBinary}
@@ -134,7 +143,8 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		}
 	}
 	e.BinDir = filepath.Join(e.RepoRoot, "bin")
-	for _, tool := range []string{"etcd", "kube-apiserver", "openbao", "cert-manager-controller", e.issuerBinary} {
+	for _, tool := range []string{"etcd", "kube-apiserver", "openbao", "cert-manager-controller", "cert-manager-webhook",
+		"helm", e.issuerBinary} {
 		if _, err := os.Stat(filepath.Join(e.BinDir, tool)); err != nil {
 			return nil, fmt.Errorf("%s is missing from %s: run `make tools build` first", tool, e.BinDir)
 		}
@@ -182,6 +192,9 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	if err := e.WriteAppRoleSecret(ctx, e.PKI.RoleID, e.PKI.SecretID); err != nil {
 		return nil, err
 	}
+	if err := e.setUpCertManager(ctx); err != nil {
+		return nil, err
+	}
 	if err := e.StartCertManager(); err != nil {
 		return nil, err
 	}
@@ -208,6 +221,9 @@ func (e *Env) startKube(authorizationMode string, auditSecrets bool) error {
 		},
 		ErrorIfCRDPathMissing: true,
 		Scheme:                e.Scheme,
+		// envtest's 20s is too short for kube-apiserver's start on two
+		// cores shared with builds; a healthy start takes a few seconds.
+		ControlPlaneStartTimeout: 90 * time.Second,
 	}
 	if authorizationMode != "" {
 		e.testEnv.ControlPlane.GetAPIServer().Configure().Set("authorization-mode", authorizationMode)
@@ -247,11 +263,21 @@ func (e *Env) startKube(authorizationMode string, auditSecrets bool) error {
 }
 
 // StartCertManager starts the cert-manager controllers with the arguments
-// given in Options.CertManagerArgs. Stop e.CertManager first to restart it.
+// given in Options.CertManagerArgs, acting as cert-manager's ServiceAccount
+// with the permissions cert-manager's chart gives it (impersonated through
+// the admin kubeconfig, so the API server authorizes every call as that
+// ServiceAccount and cert-manager's webhook records it as the requester of
+// the CertificateRequests it creates). Stop e.CertManager first to restart
+// it.
 func (e *Env) StartCertManager() error {
-	args := append([]string{"--kubeconfig", e.Kubeconfig, "--cluster-resource-namespace", CertManagerNamespace},
-		e.certManagerArgs...)
 	var err error
+	if e.CertManagerKubeconfig == "" {
+		if e.CertManagerKubeconfig, err = e.ImpersonatingKubeconfig(CertManagerUser); err != nil {
+			return err
+		}
+	}
+	args := append([]string{"--kubeconfig", e.CertManagerKubeconfig, "--cluster-resource-namespace", CertManagerNamespace},
+		e.certManagerArgs...)
 	e.CertManager, err = StartProcess("cert-manager", e.Artifacts, filepath.Join(e.BinDir, "cert-manager-controller"), args, nil)
 	return err
 }
@@ -283,6 +309,9 @@ func (e *Env) Stop() {
 		if p != nil {
 			_ = p.Stop(10 * time.Second)
 		}
+	}
+	if e.Webhook != nil {
+		_ = e.Webhook.Process.Stop(10 * time.Second)
 	}
 	if e.Vault != nil {
 		_ = e.Vault.Stop()

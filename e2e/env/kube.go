@@ -95,7 +95,14 @@ func (e *Env) Example(name string) string {
 // insecureAllowHTTP set when that is plain HTTP), edited by mutate if not
 // nil. It is not applied.
 func (e *Env) BankIssuer(name string, mutate func(*v1alpha1.VaultIntermediateClusterIssuer)) (*v1alpha1.VaultIntermediateClusterIssuer, error) {
-	objs, err := LoadYAML(e.Example("issuer-bank.yaml"))
+	return e.ExampleIssuer("issuer-bank.yaml", name, mutate)
+}
+
+// ExampleIssuer returns the VaultIntermediateClusterIssuer of a file under
+// deploy/examples under the given name, as BankIssuer does; a literal role
+// ID in the example is replaced by the test AppRole's. It is not applied.
+func (e *Env) ExampleIssuer(file, name string, mutate func(*v1alpha1.VaultIntermediateClusterIssuer)) (*v1alpha1.VaultIntermediateClusterIssuer, error) {
+	objs, err := LoadYAML(e.Example(file))
 	if err != nil {
 		return nil, err
 	}
@@ -114,13 +121,16 @@ func (e *Env) BankIssuer(name string, mutate func(*v1alpha1.VaultIntermediateClu
 			// explicit opt-in, which the issuer reports with its
 			// InsecureTransport condition.
 			iss.Spec.Vault.InsecureAllowHTTP = strings.HasPrefix(e.Vault.Address, "http://")
+			if iss.Spec.Vault.Auth.AppRole.RoleID != "" && e.PKI != nil {
+				iss.Spec.Vault.Auth.AppRole.RoleID = e.PKI.RoleID
+			}
 		}
 		if mutate != nil {
 			mutate(iss)
 		}
 		return iss, nil
 	}
-	return nil, errors.New("issuer-bank.yaml holds no VaultIntermediateClusterIssuer")
+	return nil, fmt.Errorf("%s holds no VaultIntermediateClusterIssuer", file)
 }
 
 // ApplyBankIssuer applies deploy/examples/issuer-bank.yaml under the given
@@ -136,6 +146,23 @@ func (e *Env) BankIssuer(name string, mutate func(*v1alpha1.VaultIntermediateClu
 // role, so Vault holds it to the bank's policy.
 func (e *Env) ApplyBankIssuer(ctx context.Context, name string, mutate func(*v1alpha1.VaultIntermediateClusterIssuer)) (*v1alpha1.VaultIntermediateClusterIssuer, error) {
 	iss, err := e.BankIssuer(name, mutate)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.ensureOwnAppRole(ctx, iss); err != nil {
+		return nil, err
+	}
+	if err := e.Client.Create(ctx, iss); err != nil {
+		return nil, fmt.Errorf("creating issuer %s: %w", name, err)
+	}
+	return iss, nil
+}
+
+// ApplyExampleIssuer applies the issuer of a file under deploy/examples as
+// ApplyBankIssuer applies the bank's: with an AppRole role of its own when
+// its generated ACL policy differs from the bank issuer's.
+func (e *Env) ApplyExampleIssuer(ctx context.Context, file, name string, mutate func(*v1alpha1.VaultIntermediateClusterIssuer)) (*v1alpha1.VaultIntermediateClusterIssuer, error) {
+	iss, err := e.ExampleIssuer(file, name, mutate)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ package faults
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -44,8 +45,21 @@ import (
 )
 
 // TestHostileRequests sends requests no one should send. Each ends Failed
-// with a reason, without a Vault call, without a crash or a panic.
+// with a reason, without a Vault call, without a crash or a panic. Most of
+// them cert-manager's webhook would refuse at the API server (see
+// TestHostileInputRejectedByTheAPIServer); the issuer must hold without it
+// too, so the webhook is unregistered while they are created, as in a
+// cluster where it is missing or bypassed.
 func TestHostileRequests(t *testing.T) {
+	restore, err := stack.UnregisterWebhook(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := restore(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -146,6 +160,15 @@ func TestHostileInputRejectedByTheAPIServer(t *testing.T) {
 		err := stack.Client.Create(ctx, cr)
 		if err == nil {
 			t.Fatal("a 10 MiB request was stored")
+		}
+		t.Logf("refused: %.200v", err)
+	})
+	t.Run("garbage-csr-refused-by-cert-managers-webhook", func(t *testing.T) {
+		cr := request("hostile-api", 2, bankIssuer, []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xde, 0xad}, 512))))
+		err := stack.Client.Create(ctx, cr)
+		if err == nil || !strings.Contains(err.Error(), `admission webhook "webhook.cert-manager.io" denied the request`) ||
+			!strings.Contains(err.Error(), "spec.request") {
+			t.Fatalf("a CertificateRequest whose CSR is not PEM was not refused by cert-manager's webhook: %v", err)
 		}
 		t.Logf("refused: %.200v", err)
 	})

@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"strings"
 
 	"github.com/golemtrust/vault-intermediate-issuer/api/v1alpha1"
 )
@@ -44,6 +45,13 @@ func Digest(p *v1alpha1.IntermediatePolicy) string {
 func canonical(p *v1alpha1.IntermediatePolicy) *v1alpha1.IntermediatePolicy {
 	c := Default(p)
 	slices.Sort(c.AllowedNamespaces)
+	if rp := c.Requesters; rp != nil {
+		slices.Sort(rp.Usernames)
+		slices.Sort(rp.Groups)
+		slices.SortFunc(rp.ServiceAccounts, func(a, b v1alpha1.ServiceAccountReference) int {
+			return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+		})
+	}
 	for attr := range numAttrs {
 		if vp := attrPolicy(&c.Subject, attr); vp != nil {
 			slices.Sort(vp.Required)

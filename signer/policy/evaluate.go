@@ -73,6 +73,7 @@ func evaluate(p *v1alpha1.IntermediatePolicy, req Request, csr *x509.Certificate
 		}
 	}
 	errs = append(errs, evaluateNamespace(pol, req)...)
+	errs = append(errs, evaluateRequester(pol, req)...)
 	errs = append(errs, evaluateIsCA(req)...)
 
 	var durationErrs field.ErrorList
@@ -111,13 +112,22 @@ func evaluatePolicy(p *v1alpha1.IntermediatePolicy) field.ErrorList {
 }
 
 // evaluateNamespace checks the request's namespace against allowedNamespaces.
+// A Kubernetes CertificateSigningRequest has no namespace: it is allowed
+// only by allowCertificateSigningRequests, and judged by the requester rules
+// instead (which Validate requires with it).
 func evaluateNamespace(pol *v1alpha1.IntermediatePolicy, req Request) field.ErrorList {
 	path := field.NewPath("allowedNamespaces")
+	if req.KubernetesCSR {
+		if pol.AllowCertificateSigningRequests {
+			return nil
+		}
+		return field.ErrorList{forbidden(field.NewPath("allowCertificateSigningRequests"), false,
+			"the request is a Kubernetes CertificateSigningRequest, which is cluster-scoped, and this issuer's policy does not allow them; use a cert-manager CertificateRequest in an allowed namespace (allowed: %s), or set allowCertificateSigningRequests and requesters",
+			quoteList(pol.AllowedNamespaces))}
+	}
 	if req.Namespace == "" {
-		// Kubernetes CertificateSigningRequests are cluster-scoped, and the
-		// CRD does not let allowedNamespaces name the empty namespace.
 		return field.ErrorList{forbidden(path, "",
-			"the request has no namespace (Kubernetes CertificateSigningRequests are cluster-scoped) and only requests from listed namespaces are allowed (allowed: %s)",
+			"the request has no namespace and only requests from listed namespaces are allowed (allowed: %s)",
 			quoteList(pol.AllowedNamespaces))}
 	}
 	if slices.Contains(pol.AllowedNamespaces, req.Namespace) {
@@ -125,6 +135,63 @@ func evaluateNamespace(pol *v1alpha1.IntermediatePolicy, req Request) field.Erro
 	}
 	return field.ErrorList{forbidden(path, req.Namespace, "namespace %s is not allowed (allowed: %s)",
 		quote(req.Namespace), quoteList(pol.AllowedNamespaces))}
+}
+
+// evaluateRequester checks the requester against the requester rules: a
+// listed user name, a listed ServiceAccount, or membership of a listed group.
+// Without requester rules any requester is allowed. A request without a
+// requester is denied when there are rules: for a CertificateRequest that
+// means cert-manager's webhook, which records the requester, did not run.
+func evaluateRequester(pol *v1alpha1.IntermediatePolicy, req Request) field.ErrorList {
+	rp := pol.Requesters
+	if rp == nil {
+		return nil
+	}
+	path := field.NewPath("requesters")
+	if req.Username == "" {
+		what := "spec.username of the CertificateRequest is empty: cert-manager's webhook, which records the user that creates each CertificateRequest, is not running or not registered for certificaterequests"
+		if req.KubernetesCSR {
+			what = "spec.username of the CertificateSigningRequest is empty"
+		}
+		return field.ErrorList{forbidden(path, "",
+			"the request names no requester (%s), so the policy's requester rules cannot be checked", what)}
+	}
+	if RequesterAllowed(rp, req.Username, req.Groups) {
+		return nil
+	}
+	return field.ErrorList{forbidden(path, req.Username,
+		"requester %s (groups: %s) is not allowed (allowed users: %s; groups: %s; ServiceAccounts: %s)",
+		quote(req.Username), quoteList(req.Groups), quoteList(rp.Usernames), quoteList(rp.Groups),
+		quoteList(serviceAccountUsers(rp.ServiceAccounts)))}
+}
+
+// RequesterAllowed reports whether the user, with its groups, is allowed by
+// the requester rules: its name is listed in usernames, it is one of the
+// serviceAccounts, or one of its groups is listed in groups. Exact,
+// case-sensitive matches only.
+func RequesterAllowed(rp *v1alpha1.RequesterPolicy, username string, groups []string) bool {
+	if username == "" {
+		return false
+	}
+	if slices.Contains(rp.Usernames, username) || slices.Contains(serviceAccountUsers(rp.ServiceAccounts), username) {
+		return true
+	}
+	for _, g := range groups {
+		if slices.Contains(rp.Groups, g) {
+			return true
+		}
+	}
+	return false
+}
+
+// serviceAccountUsers are the user names of the ServiceAccounts, as the API
+// server authenticates their tokens.
+func serviceAccountUsers(sas []v1alpha1.ServiceAccountReference) []string {
+	users := make([]string, 0, len(sas))
+	for _, sa := range sas {
+		users = append(users, "system:serviceaccount:"+sa.Namespace+":"+sa.Name)
+	}
+	return users
 }
 
 // evaluateIsCA requires a CA request: this issuer signs intermediates only.

@@ -112,6 +112,15 @@ func TestEvaluate(t *testing.T) {
 	bigRSAPolicy.PrivateKey.MaxRSASize = ptr(int32(16384))
 	invalidPolicy := bankPolicy()
 	invalidPolicy.SubjectAltNames.IPAddresses = []string{"10.0.0.1/8"}
+	requesterPolicy := bankPolicy()
+	requesterPolicy.Requesters = &v1alpha1.RequesterPolicy{
+		Usernames:       []string{"security-officer"},
+		Groups:          []string{"pki-admins"},
+		ServiceAccounts: []v1alpha1.ServiceAccountReference{{Namespace: "cert-manager", Name: "cert-manager"}},
+	}
+	csrPolicy := requesterPolicy.DeepCopy()
+	csrPolicy.AllowCertificateSigningRequests = true
+	kubernetesCSR := func(r *Request) { r.Namespace, r.KubernetesCSR, r.Username = "", true, "security-officer" }
 
 	tests := []struct {
 		name   string
@@ -143,8 +152,41 @@ func TestEvaluate(t *testing.T) {
 		// Request fields.
 		{name: "namespace not allowed", mutate: func(r *Request) { r.Namespace = "default" },
 			want: []string{"allowedNamespaces"}},
-		{name: "Kubernetes CSR has no namespace", mutate: func(r *Request) { r.Namespace = "" },
+		{name: "CertificateRequest without a namespace", mutate: func(r *Request) { r.Namespace = "" },
 			want: []string{"allowedNamespaces"}},
+		{name: "Kubernetes CSR without the opt-in", mutate: kubernetesCSR,
+			want: []string{"allowCertificateSigningRequests"}},
+		{name: "Kubernetes CSR with the opt-in from an allowed user", policy: csrPolicy, mutate: kubernetesCSR},
+		{name: "Kubernetes CSR with the opt-in from another user", policy: csrPolicy, mutate: func(r *Request) {
+			kubernetesCSR(r)
+			r.Username = "mallory"
+		}, want: []string{"requesters"}},
+		{name: "Kubernetes CSR from a member of an allowed group", policy: csrPolicy, mutate: func(r *Request) {
+			kubernetesCSR(r)
+			r.Username, r.Groups = "alice", []string{"system:authenticated", "pki-admins"}
+		}},
+
+		// Requesters.
+		{name: "any requester without requester rules", mutate: func(r *Request) { r.Username = "anyone" }},
+		{name: "no requester without requester rules", mutate: func(r *Request) { r.Username = "" }},
+		{name: "allowed user", policy: requesterPolicy, mutate: func(r *Request) { r.Username = "security-officer" }},
+		{name: "allowed ServiceAccount", policy: requesterPolicy, mutate: func(r *Request) {
+			r.Username = "system:serviceaccount:cert-manager:cert-manager"
+		}},
+		{name: "ServiceAccount of the same name in another namespace", policy: requesterPolicy, mutate: func(r *Request) {
+			r.Username = "system:serviceaccount:default:cert-manager"
+		}, want: []string{"requesters"}},
+		{name: "allowed group", policy: requesterPolicy, mutate: func(r *Request) {
+			r.Username, r.Groups = "bob", []string{"pki-admins"}
+		}},
+		{name: "user name in groups does not count", policy: requesterPolicy, mutate: func(r *Request) {
+			r.Username, r.Groups = "pki-admins", []string{"developers"}
+		}, want: []string{"requesters"}},
+		{name: "names are case-sensitive", policy: requesterPolicy, mutate: func(r *Request) { r.Username = "Security-Officer" },
+			want: []string{"requesters"}},
+		{name: "no requester: the webhook is missing", policy: requesterPolicy, mutate: func(r *Request) {
+			r.Username, r.Groups = "", []string{"pki-admins"}
+		}, want: []string{"requesters"}},
 		{name: "isCA false", mutate: func(r *Request) { r.IsCA = false }, want: []string{"isCA"}},
 		{name: "zero duration", mutate: func(r *Request) { r.Duration = ptr(time.Duration(0)) }, want: []string{"duration"}},
 		{name: "negative duration", mutate: func(r *Request) { r.Duration = ptr(-time.Hour) }, want: []string{"duration"}},
@@ -342,6 +384,30 @@ func mustMarshal(t testing.TB, v any) []byte {
 	return b
 }
 
+func TestEvaluateRequesterMessages(t *testing.T) {
+	p := bankPolicy()
+	p.Requesters = &v1alpha1.RequesterPolicy{Usernames: []string{"security-officer"}}
+	tests := []struct {
+		name   string
+		mutate func(*Request)
+		want   string
+	}{
+		{name: "no requester", mutate: func(r *Request) { r.Username = "" },
+			want: `requesters: the request names no requester (spec.username of the CertificateRequest is empty: cert-manager's webhook, which records the user that creates each CertificateRequest, is not running or not registered for certificaterequests), so the policy's requester rules cannot be checked`},
+		{name: "another user", mutate: func(r *Request) { r.Username, r.Groups = "mallory", []string{"system:authenticated"} },
+			want: `requesters: requester "mallory" (groups: "system:authenticated") is not allowed (allowed users: "security-officer"; groups: none; ServiceAccounts: none)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := bankRequest(t)
+			tc.mutate(&req)
+			if got := Evaluate(p, req).Message(); got != tc.want {
+				t.Errorf("Message() =\n%s\nwant\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestEvaluateDecision(t *testing.T) {
 	req := bankRequest(t)
 	p := bankPolicy()
@@ -388,14 +454,20 @@ subject.organizations: "Evil Corp" is not allowed (allowed: "Golem Trust")`
 
 func TestEvaluateSPIRE(t *testing.T) {
 	_, key := testKeys(t)
-	// What SPIRE's server sends through its cert-manager UpstreamAuthority:
-	// its default CA subject, the trust domain's SPIFFE ID as the only URI
-	// SAN, no requested extensions, isCA and usages cert sign and CRL sign.
+	// What SPIRE's server sends through its cert-manager UpstreamAuthority
+	// (pkg/server/credtemplate, BuildUpstreamSignedX509CACSR): its
+	// ca_subject (SPIRE's default C and O, and the common name the example
+	// asks server.conf to set) plus a random subject serialNumber of up to 39 decimal
+	// digits, the trust domain's SPIFFE ID as the only URI SAN, no
+	// requested extensions, isCA and usages cert sign and CRL sign, created
+	// by the SPIRE server's ServiceAccount.
 	csr := createCSR(t, &x509.CertificateRequest{
-		Subject: pkix.Name{Country: []string{"US"}, Organization: []string{"SPIFFE"}},
-		URIs:    []*url.URL{{Scheme: "spiffe", Host: "cluster.local"}},
+		Subject: pkix.Name{Country: []string{"US"}, Organization: []string{"SPIFFE"}, CommonName: "Golem Trust SPIRE CA",
+			SerialNumber: "297310981208537129432410836150719287917"},
+		URIs: []*url.URL{{Scheme: "spiffe", Host: "cluster.local"}},
 	}, key)
-	req := Request{Namespace: "spire", CSR: csr, IsCA: true, Usages: []cmapi.KeyUsage{cmapi.UsageCertSign, cmapi.UsageCRLSign}}
+	req := Request{Namespace: "spire", CSR: csr, IsCA: true, Usages: []cmapi.KeyUsage{cmapi.UsageCertSign, cmapi.UsageCRLSign},
+		Username: "system:serviceaccount:spire:spire-server"}
 	d := Evaluate(spirePolicy(), req)
 	if !d.Allowed() {
 		t.Fatalf("denied:\n%s", d.Message())
@@ -409,7 +481,7 @@ func TestEvaluateSPIRE(t *testing.T) {
 
 	// A workload SPIFFE ID is not the trust domain's.
 	req.CSR = createCSR(t, &x509.CertificateRequest{
-		Subject: pkix.Name{Country: []string{"US"}, Organization: []string{"SPIFFE"}},
+		Subject: pkix.Name{Country: []string{"US"}, Organization: []string{"SPIFFE"}, CommonName: "Golem Trust SPIRE CA"},
 		URIs:    []*url.URL{{Scheme: "spiffe", Host: "cluster.local", Path: "/ns/spire/sa/x"}},
 	}, key)
 	assertFields(t, Evaluate(spirePolicy(), req).Violations, "subjectAltNames.uris[0]")

@@ -71,9 +71,14 @@ func bankPolicy() *v1alpha1.IntermediatePolicy {
 func spirePolicy() *v1alpha1.IntermediatePolicy {
 	return &v1alpha1.IntermediatePolicy{
 		AllowedNamespaces: []string{"spire"},
+		Requesters: &v1alpha1.RequesterPolicy{
+			ServiceAccounts: []v1alpha1.ServiceAccountReference{{Namespace: "spire", Name: "spire-server"}},
+		},
 		Subject: v1alpha1.SubjectPolicy{
+			CommonName:    &v1alpha1.ValuePolicy{Required: []string{"Golem Trust SPIRE CA"}},
 			Organizations: &v1alpha1.ValuePolicy{Required: []string{"SPIFFE"}},
 			Countries:     &v1alpha1.ValuePolicy{Required: []string{"US"}},
+			SerialNumber:  &v1alpha1.ValuePolicy{Allowed: []string{"*"}},
 		},
 		SubjectAltNames: v1alpha1.SubjectAltNamesPolicy{URIs: []string{"spiffe://cluster.local"}},
 		Duration: v1alpha1.DurationPolicy{

@@ -36,6 +36,15 @@ type Request struct {
 	// Namespace of the CertificateRequest; "" for a (cluster-scoped)
 	// Kubernetes CertificateSigningRequest.
 	Namespace string
+	// KubernetesCSR is true for a Kubernetes CertificateSigningRequest,
+	// false for a cert-manager CertificateRequest.
+	KubernetesCSR bool
+	// Username and Groups are the requester: spec.username and spec.groups
+	// of the request, which cert-manager's webhook (CertificateRequest) or
+	// the API server (CertificateSigningRequest) fills in. Empty when
+	// nothing filled them in.
+	Username string
+	Groups   []string
 	// CSR is the PEM as found in the request.
 	CSR []byte
 	// IsCA is the request's isCA field.

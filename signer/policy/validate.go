@@ -46,6 +46,11 @@ func Validate(p *v1alpha1.IntermediatePolicy) field.ErrorList {
 	pol := Default(p)
 	var errs field.ErrorList
 	errs = append(errs, validateNamespaces(field.NewPath("allowedNamespaces"), pol.AllowedNamespaces)...)
+	errs = append(errs, validateRequesters(field.NewPath("requesters"), pol.Requesters)...)
+	if pol.AllowCertificateSigningRequests && pol.Requesters == nil {
+		errs = append(errs, violation(field.ErrorTypeRequired, field.NewPath("requesters"), nil,
+			"allowCertificateSigningRequests needs requesters: a Kubernetes CertificateSigningRequest is cluster-scoped, so allowedNamespaces cannot limit it and the requester rules are its gate"))
+	}
 	errs = append(errs, validateSubject(field.NewPath("subject"), &pol.Subject)...)
 	errs = append(errs, validateSubjectAltNames(field.NewPath("subjectAltNames"), pol.SubjectAltNames)...)
 	errs = append(errs, validateDuration(field.NewPath("duration"), pol.Duration)...)
@@ -93,6 +98,63 @@ func validateNamespaces(path *field.Path, namespaces []string) field.ErrorList {
 		}
 	}
 	return errs
+}
+
+// validateRequesters repeats the schema's rules for requesters.
+func validateRequesters(path *field.Path, rp *v1alpha1.RequesterPolicy) field.ErrorList {
+	if rp == nil {
+		return nil
+	}
+	if len(rp.Usernames) == 0 && len(rp.Groups) == 0 && len(rp.ServiceAccounts) == 0 {
+		return field.ErrorList{violation(field.ErrorTypeRequired, path, nil,
+			"requesters must name at least one username, group or ServiceAccount; leave requesters out to allow any requester")}
+	}
+	var errs field.ErrorList
+	errs = append(errs, duplicates(path.Child("usernames"), rp.Usernames)...)
+	errs = append(errs, duplicates(path.Child("groups"), rp.Groups)...)
+	for i, u := range rp.Usernames {
+		if u == "" || len(u) > 253 || hasControl(u) {
+			errs = append(errs, invalid(path.Child("usernames").Index(i), u, "%s is not a user name (1 to 253 characters, no control characters)", quote(u)))
+		}
+	}
+	for i, g := range rp.Groups {
+		switch {
+		case g == "system:authenticated" || g == "system:unauthenticated":
+			errs = append(errs, forbidden(path.Child("groups").Index(i), g,
+				"%s would allow anybody; name the users, groups or ServiceAccounts that may ask", quote(g)))
+		case g == "" || len(g) > 253 || hasControl(g):
+			errs = append(errs, invalid(path.Child("groups").Index(i), g, "%s is not a group name (1 to 253 characters, no control characters)", quote(g)))
+		}
+	}
+	seen := map[v1alpha1.ServiceAccountReference]bool{}
+	for i, sa := range rp.ServiceAccounts {
+		p := path.Child("serviceAccounts").Index(i)
+		if !isDNSLabel(sa.Namespace) {
+			errs = append(errs, invalid(p.Child("namespace"), sa.Namespace, "%s is not a namespace name", quote(sa.Namespace)))
+		}
+		if !isDNSSubdomain(sa.Name) {
+			errs = append(errs, invalid(p.Child("name"), sa.Name, "%s is not a ServiceAccount name", quote(sa.Name)))
+		}
+		if seen[sa] {
+			errs = append(errs, violation(field.ErrorTypeDuplicate, p, sa.Namespace+"/"+sa.Name, "%s is listed more than once", quote(sa.Namespace+"/"+sa.Name)))
+		}
+		seen[sa] = true
+	}
+	return errs
+}
+
+// isDNSSubdomain reports whether s is an RFC 1123 subdomain, the form of a
+// ServiceAccount name.
+func isDNSSubdomain(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if !isDNSLabel(label) {
+			return false
+		}
+	}
+	return true
 }
 
 // isDNSLabel reports whether s is an RFC 1123 label, the form of a namespace

@@ -57,6 +57,27 @@ func TestValidate(t *testing.T) {
 		}},
 		{name: "no namespace", mutate: func(p *v1alpha1.IntermediatePolicy) { p.AllowedNamespaces = nil },
 			want: []string{"allowedNamespaces"}},
+		{name: "requesters and Kubernetes CSRs", mutate: func(p *v1alpha1.IntermediatePolicy) {
+			p.Requesters = &v1alpha1.RequesterPolicy{Usernames: []string{"security-officer"}, Groups: []string{"pki-admins"},
+				ServiceAccounts: []v1alpha1.ServiceAccountReference{{Namespace: "spire", Name: "spire-server"}}}
+			p.AllowCertificateSigningRequests = true
+		}},
+		{name: "Kubernetes CSRs without requesters", mutate: func(p *v1alpha1.IntermediatePolicy) {
+			p.AllowCertificateSigningRequests = true
+		}, want: []string{"requesters"}},
+		{name: "empty requesters", mutate: func(p *v1alpha1.IntermediatePolicy) {
+			p.Requesters = &v1alpha1.RequesterPolicy{}
+		}, want: []string{"requesters"}},
+		{name: "requester groups that allow anybody, bad names and duplicates", mutate: func(p *v1alpha1.IntermediatePolicy) {
+			p.Requesters = &v1alpha1.RequesterPolicy{
+				Usernames: []string{"alice", "alice", "bad\x00name"},
+				Groups:    []string{"system:authenticated", "system:unauthenticated"},
+				ServiceAccounts: []v1alpha1.ServiceAccountReference{
+					{Namespace: "spire", Name: "spire-server"}, {Namespace: "spire", Name: "spire-server"},
+					{Namespace: "Spire", Name: "x_y"}},
+			}
+		}, want: []string{"requesters.usernames[1]", "requesters.usernames[2]", "requesters.groups[0]", "requesters.groups[1]",
+			"requesters.serviceAccounts[1]", "requesters.serviceAccounts[2].namespace", "requesters.serviceAccounts[2].name"}},
 		{name: "namespace wildcard, bad name and duplicate", mutate: func(p *v1alpha1.IntermediatePolicy) {
 			p.AllowedNamespaces = []string{"istio-*", "Istio_System", "istio-system", "istio-system"}
 		}, want: []string{"allowedNamespaces[0]", "allowedNamespaces[1]", "allowedNamespaces[3]"}},

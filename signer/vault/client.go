@@ -40,11 +40,11 @@ const (
 	opCapabilities = "capabilities"
 	opReadIssuer   = "read-issuer"
 	opSign         = "sign-intermediate"
-	opRevoke       = "revoke"
 	opRevokeToken  = "revoke-token"
 	opRenewToken   = "renew-token"
 	opReadCert     = "read-certificate"
 	opListCerts    = "list-certificates"
+	opDescribeSign = "describe-sign-path"
 )
 
 // Observer is told about every Vault call, for metrics. Implementations must
@@ -143,6 +143,11 @@ type Client struct {
 	failedLogins   int
 	loginErr       error
 	loginRetryFrom time.Time
+
+	// The cached description of the sign path (DescribeSignPath).
+	descMu    sync.Mutex
+	desc      *SignPathDescription
+	descUntil time.Time
 }
 
 // NewClient builds a client for cfg. It does not contact Vault. The Vault
@@ -220,6 +225,13 @@ func SignPath(mount, issuerRef string) string {
 // the mount issued.
 func CertsPath(mount string) string {
 	return mount + "/certs"
+}
+
+// MountID identifies the PKI mount the client signs from (server,
+// namespace and mount), whatever the issuer within it: certificates are
+// stored per mount.
+func (c *Client) MountID() string {
+	return strings.TrimRight(c.cfg.Address, "/") + "|" + c.cfg.Namespace + "|" + c.cfg.Mount
 }
 
 // Logins returns how many AppRole logins this client performed.
@@ -440,25 +452,6 @@ func (c *Client) call(ctx context.Context, tok, op string, fn func(ctx context.C
 func (c *Client) Login(ctx context.Context, creds Credentials) error {
 	_, err := c.ensureToken(ctx, creds)
 	return err
-}
-
-// CheckSignCapability verifies that the token may call the sign path:
-// sys/capabilities-self must grant create or update (or root) on it.
-func (c *Client) CheckSignCapability(ctx context.Context, creds Credentials) error {
-	path := c.SignPath()
-	return c.withToken(ctx, creds, opCapabilities, func(ctx context.Context, api *vaultapi.Client) error {
-		caps, err := api.Sys().CapabilitiesSelfWithContext(ctx, path)
-		if err != nil {
-			return err
-		}
-		for _, cp := range caps {
-			if cp == "update" || cp == "create" || cp == "root" {
-				return nil
-			}
-		}
-		return &Error{Class: ClassPermissionDenied, Op: opCapabilities,
-			Message: fmt.Sprintf("the AppRole token has capabilities %v on %q; it needs create or update", caps, path)}
-	})
 }
 
 // IssuerInfo is the CA that signs for this mount and issuer.

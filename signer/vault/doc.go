@@ -15,9 +15,11 @@ limitations under the License.
 */
 
 // Package vault is the narrow Vault client the signer needs: AppRole login
-// with one cached token per issuer, TLS and namespace configuration, a
-// capability check on the sign path, sign-intermediate, certificate
-// revocation, and a classification of every failure.
+// with one cached token per issuer, TLS and namespace configuration, a check
+// of every capability a signing needs, the sign path's own description of its
+// parameters, sign-intermediate, reading certificates back, an index of a
+// mount's certificates that a search reads incrementally, and a
+// classification of every failure. It never revokes a certificate.
 //
 // It knows nothing of Kubernetes or of the policy: callers pass credentials
 // they read from Secrets and a request the policy already validated. Every

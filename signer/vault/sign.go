@@ -30,6 +30,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -242,17 +243,6 @@ func parseSignResponse(secret *vaultapi.Secret) (*SignResponse, error) {
 	return resp, nil
 }
 
-// RevokeCertificate revokes serial on the mount. Used when a certificate
-// Vault issued fails the post-issuance check, so it cannot be used even if it
-// leaked from memory.
-func (c *Client) RevokeCertificate(ctx context.Context, creds Credentials, serial string) error {
-	path := c.cfg.Mount + "/revoke"
-	return c.withToken(ctx, creds, opRevoke, func(ctx context.Context, api *vaultapi.Client) error {
-		_, err := api.Logical().WriteWithContext(ctx, path, map[string]any{"serial_number": serial})
-		return err
-	})
-}
-
 // ParseCertificates parses every CERTIFICATE block of a PEM bundle.
 func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 	var certs []*x509.Certificate
@@ -375,6 +365,12 @@ type IssuedCertificate struct {
 // <mount>/cert/<serial>, which the PKI engine serves without
 // authentication.
 func (c *Client) ReadCertificate(ctx context.Context, serial string) (*IssuedCertificate, error) {
+	if !ValidSerial(serial) {
+		// The serial may come from a field someone else wrote: never let it
+		// shape the path.
+		return nil, &Error{Class: ClassInvalidRequest, Op: opReadCert,
+			Message: fmt.Sprintf("%q is not a certificate serial number (hex byte pairs separated by colons)", Sanitize(serial))}
+	}
 	path := fmt.Sprintf("%s/cert/%s", c.cfg.Mount, serial)
 	var out *IssuedCertificate
 	err := c.call(ctx, "", opReadCert, func(ctx context.Context, api *vaultapi.Client) error {
@@ -403,50 +399,13 @@ func (c *Client) ReadCertificate(ctx context.Context, serial string) (*IssuedCer
 	return out, err
 }
 
-// maxRecoveryReads bounds FindIssued. A mount that signs intermediates holds
-// few certificates; a mount with more is searched no further.
-const maxRecoveryReads = 5000
+// serialPattern is a serial as Vault lists and prints it: hex byte pairs
+// separated by colons (or hyphens, which Vault accepts too), from 2 to 40
+// bytes (Vault writes 20). A single pair is refused: <mount>/cert/ca is the
+// CA, not a certificate with serial 0xCA.
+var serialPattern = regexp.MustCompile(`^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){1,39}$`)
 
-// FindIssued looks for a certificate the mount issued for spki (the DER
-// SubjectPublicKeyInfo of the request's key) with a NotBefore after since:
-// the certificate of a signing whose answer was lost. It lists
-// <mount>/certs, which needs the "list" capability on that path, and reads
-// each certificate, up to maxRecoveryReads of them.
-func (c *Client) FindIssued(ctx context.Context, creds Credentials, spki []byte, since time.Time) (string, *IssuedCertificate, error) {
-	path := c.cfg.Mount + "/certs"
-	var serials []string
-	err := c.withToken(ctx, creds, opListCerts, func(ctx context.Context, api *vaultapi.Client) error {
-		secret, err := api.Logical().ListWithContext(ctx, path)
-		if err != nil {
-			return err
-		}
-		if secret == nil || secret.Data == nil {
-			return nil
-		}
-		keys, _ := secret.Data["keys"].([]any)
-		for _, k := range keys {
-			if s, ok := k.(string); ok {
-				serials = append(serials, s)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return "", nil, err
-	}
-	if len(serials) > maxRecoveryReads {
-		return "", nil, &Error{Class: ClassTransient, Op: opListCerts,
-			Message: fmt.Sprintf("%s holds %d certificates, more than the %d a recovery search reads", c.cfg.Mount, len(serials), maxRecoveryReads)}
-	}
-	for _, serial := range serials {
-		issued, err := c.ReadCertificate(ctx, serial)
-		if err != nil {
-			return "", nil, err
-		}
-		cert := issued.Certificate
-		if bytes.Equal(cert.RawSubjectPublicKeyInfo, spki) && !cert.NotBefore.Before(since) {
-			return serial, issued, nil
-		}
-	}
-	return "", nil, nil
+// ValidSerial reports whether s has the form of a certificate serial.
+func ValidSerial(s string) bool {
+	return serialPattern.MatchString(s)
 }

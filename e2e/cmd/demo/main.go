@@ -36,6 +36,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -68,7 +69,7 @@ func run(keep bool, out io.Writer) error {
 		fmt.Fprintf(out, "[%6.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
 	}
 
-	step("starting etcd, kube-apiserver, OpenBao, cert-manager and vault-intermediate-issuer on loopback")
+	step("starting etcd, kube-apiserver, OpenBao, cert-manager (controllers and webhook) and vault-intermediate-issuer on loopback")
 	stack, err := env.Start(ctx, env.Options{})
 	if err != nil {
 		return err
@@ -77,6 +78,8 @@ func run(keep bool, out io.Writer) error {
 	step("OpenBao %s at %s: PKI mount %q with root %q, max lease TTL 720h; AppRole %q whose only ACL policy is the one "+
 		"\"vault-intermediate-issuer policy vault-acl\" generates from deploy/examples/issuer-bank.yaml",
 		stack.Vault.Version, stack.Vault.Address, stack.PKI.Mount, stack.PKI.Root.Subject.CommonName, stack.PKI.RoleName)
+	step("cert-manager's webhook serves at https://%s (registered with the API server); the controllers act as %s",
+		stack.Webhook.Address, env.CertManagerUser)
 
 	const issuerName = "vault-intermediate"
 	if _, err := stack.ApplyBankIssuer(ctx, issuerName, nil); err != nil {
@@ -130,6 +133,10 @@ func run(keep bool, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "tls.key: %d bytes of PEM (not shown)\n", len(secret.Data[corev1.TLSPrivateKeyKey]))
 
+	if err := istioSignsWithIt(ctx, stack, secret, out); err != nil {
+		return err
+	}
+
 	iss := &v1alpha1.VaultIntermediateClusterIssuer{}
 	if err := stack.Client.Get(ctx, client.ObjectKey{Name: issuerName}, iss); err != nil {
 		return err
@@ -137,6 +144,13 @@ func run(keep bool, out io.Writer) error {
 	fmt.Fprintf(out, "\n== VaultIntermediateClusterIssuer %s: conditions ==\n", issuerName)
 	for _, c := range iss.Status.Conditions {
 		fmt.Fprintf(out, "%s=%s reason=%s observedGeneration=%d message=%q\n", c.Type, c.Status, c.Reason, c.ObservedGeneration, c.Message)
+	}
+	if li := iss.Status.LastIssued; li != nil {
+		fmt.Fprintf(out, "lastIssued: %s %s/%s requested by %q, serial %s, policy %s\n", li.Request.Kind, li.Request.Namespace,
+			li.Request.Name, li.Request.Requester, li.SerialNumber, li.PolicyDigest)
+		if a := li.Request.Approval; a != nil {
+			fmt.Fprintf(out, "            approved: reason %q, message %q\n", a.Reason, a.Message)
+		}
 	}
 
 	if err := stolenCredentials(ctx, out, stack, step); err != nil {
@@ -170,6 +184,40 @@ func colonHex(b []byte) string {
 		parts = append(parts, h[i:i+2])
 	}
 	return strings.Join(parts, ":")
+}
+
+// istioSignsWithIt hands cacerts to Istio's own plugged-in CA code
+// (bin/istio-ca), which signs a workload certificate with it.
+func istioSignsWithIt(ctx context.Context, stack *env.Env, secret corev1.Secret, out io.Writer) error {
+	dir, err := os.MkdirTemp("", "demo-cacerts-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	for k, v := range secret.Data {
+		if err := os.WriteFile(filepath.Join(dir, k), v, 0o600); err != nil {
+			return err
+		}
+	}
+	var verdict struct {
+		Accepted bool   `json:"accepted"`
+		Error    string `json:"error"`
+		Workload struct {
+			Serial      string   `json:"serial"`
+			URIs        []string `json:"uris"`
+			ChainLength int      `json:"chainLength"`
+		} `json:"workload"`
+	}
+	if _, err := stack.RunJSONTool(ctx, &verdict, "istio-ca", "sign-workload", "--cacerts", dir); err != nil {
+		return err
+	}
+	if !verdict.Accepted {
+		return fmt.Errorf("Istio's CA refused cacerts: %s", verdict.Error)
+	}
+	fmt.Fprintf(out, "\n== Istio's own CA (istio.io/istio security/pkg/pki/ca) loaded cacerts as istiod does ==\n"+
+		"signed workload certificate %s for %v; its chain of %d certificates verifies to ca.crt\n",
+		verdict.Workload.Serial, verdict.Workload.URIs, verdict.Workload.ChainLength)
+	return nil
 }
 
 // stolenCredentials reads the role ID and secret ID from the AppRole Secret,

@@ -294,6 +294,17 @@ func (g *generator) signPath(iss *v1alpha1.VaultIntermediateClusterIssuer, pol *
 	subject := g.base.Child("subject")
 	for _, sp := range subjectParams {
 		path := subject.Child(sp.field)
+		if vp := sp.get(&pol.Subject); sp.single && sp.param != "common_name" && anyValue(vp) {
+			// Any value at all (SPIRE's random subject serialNumber): an
+			// empty list of values, which Vault reads as "any value". A
+			// lone "*" would not do: Vault's glob needs a prefix or suffix
+			// and compares a one-character value literally.
+			if sp.param == "serial_number" {
+				g.serialFromCSR = true
+			}
+			add(false, Parameter{Name: sp.param, Comment: "subject." + sp.field + " (optional, any value)"})
+			continue
+		}
 		sets, optional, ok := g.valueSets(path, sp.get(&pol.Subject), sp.single)
 		if !ok {
 			continue
@@ -342,6 +353,12 @@ func (g *generator) signPath(iss *v1alpha1.VaultIntermediateClusterIssuer, pol *
 		}
 	}
 	return p
+}
+
+// anyValue reports whether the rules of an attribute allow any value and
+// require none: allowed is exactly ["*"].
+func anyValue(vp *v1alpha1.ValuePolicy) bool {
+	return vp != nil && len(vp.Required) == 0 && len(vp.Allowed) == 1 && vp.Allowed[0] == "*"
 }
 
 // valueSets returns every set of values the policy allows one subject

@@ -236,7 +236,14 @@ func TestGenerateRefuses(t *testing.T) {
 		iss  *v1alpha1.VaultIntermediateClusterIssuer
 		want []string // field paths of the problems
 	}{
-		{"SPIRE example: no common name", loadExample(t, "issuer-spire.yaml"), []string{"spec.policy.subject.commonName"}},
+		{"SPIRE example without its common name", func() *v1alpha1.VaultIntermediateClusterIssuer {
+			iss := loadExample(t, "issuer-spire.yaml")
+			iss.Spec.Policy.Subject.CommonName = nil
+			return iss
+		}(), []string{"spec.policy.subject.commonName"}},
+		{"a serial number pattern other than any value", with(func(p *v1alpha1.IntermediatePolicy) {
+			p.Subject.SerialNumber = &v1alpha1.ValuePolicy{Allowed: []string{"12*"}}
+		}), []string{"spec.policy.subject.serialNumber.allowed[0]"}},
 		{"optional common name", with(func(p *v1alpha1.IntermediatePolicy) {
 			p.Subject.CommonName = &v1alpha1.ValuePolicy{Allowed: []string{"Golem Trust Istio CA"}}
 		}), []string{"spec.policy.subject.commonName"}},
@@ -495,5 +502,24 @@ func TestGenerateRefusesNamesThatWouldBreakThePolicy(t *testing.T) {
 	rules := parseHCL(t, p.HCL())
 	if len(rules) != 0 {
 		t.Errorf("a comment turned into rules %v:\n%s", rules, p.HCL())
+	}
+}
+
+// SPIRE's random subject serialNumber: "any value" is what an empty list of
+// values admits in Vault's ACL, so the shipped SPIRE example is enforceable
+// by Vault.
+func TestGenerateSPIREExample(t *testing.T) {
+	pol, err := Generate(loadExample(t, "issuer-spire.yaml"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := pol.Paths[0]
+	serial, ok := sign.Param("serial_number")
+	if !ok || len(serial.Values) != 0 || slices.Contains(sign.RequiredParameters, "serial_number") {
+		t.Errorf("serial_number = %+v (required: %v), want optional with any value (an empty list)", serial, sign.RequiredParameters)
+	}
+	cn, ok := sign.Param("common_name")
+	if !ok || len(cn.Values) != 1 || cn.Values[0] != "Golem Trust SPIRE CA" || !slices.Contains(sign.RequiredParameters, "common_name") {
+		t.Errorf("common_name = %+v, want the required SPIRE CA name", cn)
 	}
 }
