@@ -271,7 +271,7 @@ func TestAuditTrail(t *testing.T) {
 
 func eq(want float64) func(float64) bool { return func(v float64) bool { return v == want } }
 
-func getIssuer(t *testing.T, name string) *v1alpha1.VaultIntermediateClusterIssuer { //nolint:unparam // a lookup by name; that these tests use one issuer is theirs to decide
+func getIssuer(t *testing.T, name string) *v1alpha1.VaultIntermediateClusterIssuer {
 	t.Helper()
 	iss := &v1alpha1.VaultIntermediateClusterIssuer{}
 	if err := stack.Client.Get(t.Context(), client.ObjectKey{Name: name}, iss); err != nil {

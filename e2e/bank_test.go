@@ -204,7 +204,7 @@ type cacerts struct {
 
 // waitForSecretCert waits until the Secret holds a certificate for which
 // accept (nil: any) returns true.
-func waitForSecretCert(t *testing.T, namespace, name string, accept func(*x509.Certificate) bool) cacerts {
+func waitForSecretCert(t *testing.T, namespace, name string, accept func(*x509.Certificate) bool) cacerts { //nolint:unparam // a Secret is named by namespace and name; every caller's is Istio's istio-system today
 	t.Helper()
 	var out cacerts
 	err := env.WaitFor(t.Context(), 90*time.Second, 250*time.Millisecond, "Secret "+namespace+"/"+name, func(ctx context.Context) (bool, error) {

@@ -90,7 +90,7 @@ func TestSign(t *testing.T) {
 			name: "the certificate of an attempt whose answer was lost is delivered, not signed again",
 			before: func(t *testing.T, f *fixture, k key) earlier {
 				intent := time.Now()
-				serial, _ := f.signDirect(t, k.csr, nil) // Vault answered; the controller died
+				serial := f.signDirect(t, k.csr, nil) // Vault answered; the controller died
 				cr := withJournal(f.request("lost-answer", k, intent.Add(-time.Second)), cmmeta.ConditionUnknown, JournalReasonIntent, "", intent)
 				return earlier{cr: cr, want: serial}
 			},
@@ -125,7 +125,7 @@ func TestSign(t *testing.T) {
 					f.signDirect(t, filler.csr, nil)
 				}
 				intent := time.Now()
-				serial, _ := f.signDirect(t, k.csr, nil)
+				serial := f.signDirect(t, k.csr, nil)
 				cr := withJournal(f.request("budget-lost", k, intent.Add(-time.Second)), cmmeta.ConditionUnknown, JournalReasonIntent, "", intent)
 				return earlier{cr: cr, want: serial}
 			},
@@ -137,7 +137,7 @@ func TestSign(t *testing.T) {
 			name: "a VaultSerial record naming another key's certificate is ignored and reported; it is not revoked",
 			before: func(t *testing.T, f *fixture, k key) earlier {
 				other := newKey(t, bankSubject)
-				victim, _ := f.signDirect(t, other.csr, nil)
+				victim := f.signDirect(t, other.csr, nil)
 				cr := withJournal(f.request("forged", k, time.Now()), cmmeta.ConditionTrue, JournalReasonIssued, victim, time.Now())
 				return earlier{cr: cr, unrevoked: []string{victim}}
 			},
@@ -148,7 +148,7 @@ func TestSign(t *testing.T) {
 			before: func(t *testing.T, f *fixture, k key) earlier {
 				// cert-manager's rotationPolicy Never: the renewal's CSR
 				// reuses the key of the certificate it replaces.
-				previous, _ := f.signDirect(t, k.csr, map[string]any{"not_before_duration": "2h"})
+				previous := f.signDirect(t, k.csr, map[string]any{"not_before_duration": "2h"})
 				cr := withJournal(f.request("predecessor", k, time.Now()), cmmeta.ConditionTrue, JournalReasonIssued, previous, time.Now())
 				return earlier{cr: cr, unrevoked: []string{previous}}
 			},
@@ -165,7 +165,7 @@ func TestSign(t *testing.T) {
 			name: "a record by an earlier version naming the request's own certificate is delivered",
 			before: func(t *testing.T, f *fixture, k key) earlier {
 				created := time.Now()
-				serial, _ := f.signDirect(t, k.csr, nil)
+				serial := f.signDirect(t, k.csr, nil)
 				cr := withJournal(f.request("legacy", k, created), cmmeta.ConditionTrue, JournalReasonIssued, serial, time.Now())
 				return earlier{cr: cr, want: serial}
 			},
@@ -174,7 +174,7 @@ func TestSign(t *testing.T) {
 		{
 			name: "a record naming a certificate with the request's key but another subject is ignored",
 			before: func(t *testing.T, f *fixture, k key) earlier {
-				serial, _ := f.signDirect(t, k.csr, map[string]any{"organization": "Evil Corp"})
+				serial := f.signDirect(t, k.csr, map[string]any{"organization": "Evil Corp"})
 				cr := withJournal(f.request("wrong-subject", k, time.Now().Add(-time.Second)), cmmeta.ConditionTrue, JournalReasonIssued, serial, time.Now())
 				return earlier{cr: cr, unrevoked: []string{serial}}
 			},

@@ -151,7 +151,7 @@ func recoveryDrill(t *testing.T, v *env.Vault, row, name string) {
 	if duplicates != 0 {
 		t.Errorf("Vault issued %d certificates for %d requests: %d signed twice", issuedNow, o.issued, duplicates)
 	}
-	if sv.crashes.Load() < int32(len(b.created)) {
+	if int(sv.crashes.Load()) < len(b.created) {
 		t.Errorf("%d crashes for %d requests: the fault point was not reached for every request", sv.crashes.Load(), len(b.created))
 	}
 	if watch.rounds.Load() == 0 {

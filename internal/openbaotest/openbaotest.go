@@ -133,10 +133,10 @@ func StartServer() (*Server, func(), error) {
 	stop := func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-exited:
+		case <-exited: //nolint:errcheck // a wait for the exit; stopping does not care how it ended
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
-			<-exited
+			<-exited //nolint:errcheck // a wait for the exit; killed is how it ended
 		}
 		_ = logFile.Close()
 		_ = os.RemoveAll(dir)
@@ -170,7 +170,10 @@ func waitReady(path string, exited <-chan error) (*readyInfo, error) {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-exited:
-			return nil, fmt.Errorf("OpenBao exited before it was ready: %v", err)
+			if err == nil {
+				return nil, errors.New("OpenBao exited before it was ready")
+			}
+			return nil, fmt.Errorf("OpenBao exited before it was ready: %w", err)
 		case <-time.After(50 * time.Millisecond):
 		}
 		data, err := os.ReadFile(path)

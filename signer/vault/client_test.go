@@ -114,7 +114,7 @@ func TestTokenCache(t *testing.T) {
 		{
 			name:     "a rejected secret ID is not tried again before its backoff",
 			settings: map[string]any{"token_ttl": "1h"},
-			between: func(_ *testing.T, c *Client, _ *clock, creds *Credentials, _ string) {
+			between: func(_ *testing.T, _ *Client, _ *clock, creds *Credentials, _ string) {
 				creds.SecretID = "00000000-0000-0000-0000-000000000000"
 			},
 			// The first login succeeded; the wrong secret ID is tried once

@@ -17,6 +17,7 @@ limitations under the License.
 package vault
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -156,7 +157,7 @@ func TestCheckCapabilities(t *testing.T) {
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, creds := newTestClient(t, mount, "caps-"+string(rune('a'+i)), tc.policy, nil, newCountingObserver())
+			c, creds := newTestClient(t, mount, fmt.Sprintf("caps-%c", 'a'+i), tc.policy, nil, newCountingObserver())
 			err := c.CheckCapabilities(t.Context(), creds)
 			// The answer is the policy's: checking again reuses the token.
 			if err2 := c.CheckCapabilities(t.Context(), creds); ClassOf(err2) != ClassOf(err) || c.Logins() != 1 {
